@@ -1,0 +1,1 @@
+"""Reference package of the CNN course."""

@@ -1,0 +1,37 @@
+"""The `cnncourse` command: one sub-command per workflow, each defined beside the code it runs.
+
+Each module below offers `add_cli(subparsers)`, which registers its sub-commands and sets
+`func` on the parsed arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Modules that contribute sub-commands, imported lazily so `cnncourse --help` stays fast.
+COMMAND_MODULES = ("cnncourse.train", "cnncourse.grading.cli")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cnncourse", description=__doc__.splitlines()[0])
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name != name:
+                raise
+            continue
+        module.add_cli(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Task runner of the course: the only entry point a new machine needs, besides Python 3.11.
+
+    python3 tasks.py book     build the online book into _build/html (creates .venv on first use)
+    python3 tasks.py test     lint, build the book, run the whole test suite (both Keras backends)
+    python3 tasks.py bench    run every benchmark under benchmarks/ and print its ratios
+
+Every task is idempotent: the virtual environment is (re)installed only when pyproject.toml
+changed, and the book build reuses its execution cache. Uses only the standard library, because
+it runs before anything is installed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / "bin"
+STAMP = VENV / ".installed-from"
+CACHE = ROOT / ".cache"
+# Debian packages the tests use: a headless browser for the book, bubblewrap for the sandbox.
+SYSTEM_PACKAGES = {"chromium": "/usr/bin/chromium", "bubblewrap": "/usr/bin/bwrap"}
+
+
+def course_env(**extra: str) -> dict[str, str]:
+    """Environment for every task: quiet TensorFlow, one BLAS thread, caches inside the repo."""
+    env = dict(os.environ)
+    env.update(
+        OPENBLAS_NUM_THREADS="1",  # two BLAS threads on a loaded 2-core machine: 10x slower
+        TF_CPP_MIN_LOG_LEVEL="2",
+        MPLBACKEND="Agg",
+        MPLCONFIGDIR=str(CACHE / "matplotlib"),
+        PYTHONHASHSEED="0",
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        VIRTUAL_ENV=str(VENV),
+    )
+    env.setdefault("KERAS_BACKEND", "tensorflow")
+    env.update(extra)
+    return env
+
+
+def run(*argv: str | Path, **extra_env: str) -> None:
+    print("+", " ".join(str(a) for a in argv), flush=True)
+    subprocess.run([str(a) for a in argv], cwd=ROOT, env=course_env(**extra_env), check=True)
+
+
+def ensure_venv() -> None:
+    """Create .venv and install the course with its test tools, unless already up to date."""
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted:
+        return
+    if not (BIN / "python").exists():
+        print(f"Creating the virtual environment in {VENV} ...", flush=True)
+        venv.create(VENV, with_pip=True)
+    run(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    run(BIN / "python", "-m", "pip", "install", "--quiet", "-e", ".[dev]")
+    STAMP.write_text(wanted)
+
+
+def ensure_system_packages() -> None:
+    """Install chromium and bubblewrap with apt-get when they are missing and we are root."""
+    missing = [pkg for pkg, path in SYSTEM_PACKAGES.items() if not Path(path).exists()]
+    if not missing:
+        return
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        sys.exit(
+            f"The tests need the Debian packages {', '.join(missing)}. Install them with\n"
+            f"    sudo apt-get install -y {' '.join(missing)}\nand run this command again."
+        )
+    run("apt-get", "update", "-qq")
+    run("apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing)
+
+
+def build_book() -> None:
+    ensure_venv()
+    run(BIN / "jupyter-book", "build", ".", "-W", "-n", "--keep-going")
+    print(f"\nThe book is in {ROOT / '_build' / 'html' / 'index.html'}")
+
+
+def test() -> None:
+    ensure_venv()
+    ensure_system_packages()
+    run(BIN / "ruff", "check", ".")
+    build_book()
+    pytest = (BIN / "python", "-m", "pytest", "-p", "no:cacheprovider")
+    run(*pytest, *sys.argv[2:])
+    # The Keras models and training run again under the JAX backend.
+    run(*pytest, "-m", "keras", *sys.argv[2:], KERAS_BACKEND="jax")
+
+
+def bench() -> None:
+    ensure_venv()
+    for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
+        run(BIN / "python", script)
+
+
+TASKS = {"book": build_book, "test": test, "bench": bench}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in TASKS:
+        sys.exit(f"usage: python3 tasks.py {{{'|'.join(TASKS)}}} [pytest arguments]")
+    try:
+        TASKS[sys.argv[1]]()
+    except subprocess.CalledProcessError as error:
+        sys.exit(error.returncode)
