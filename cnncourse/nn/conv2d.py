@@ -29,7 +29,7 @@ def check_conv2d_args(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride
     """Validate a conv2d call; returns x, w, b (in x's dtype) and the resolved geometry."""
     x = as_float_array("x", x, "(N, H, W, C)")
     w = as_float_array("w", w, "(KH, KW, C, F)").astype(x.dtype, copy=False)
-    b = check_weights(x, w, b, in_axis=2, out_axis=3)
+    b = check_weights(x, w, b, in_axis=2, n_out=w.shape[3])
     _, H, W, _ = x.shape
     KH, KW, _, _ = w.shape
     geometry = conv_geometry((H, W), (KH, KW), stride=stride, padding=padding, dilation=dilation)

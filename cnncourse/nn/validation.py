@@ -55,7 +55,7 @@ def as_float_array(name: str, array: np.ndarray, layout: str) -> np.ndarray:
 
 
 def check_weights(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, *, in_axis: int,
-                  out_axis: int) -> np.ndarray:
+                  n_out: int) -> np.ndarray:
     """Check that w's input channels match x's last axis and b has one entry per output.
 
     Returns b cast to x's dtype (zeros when b is None).
@@ -66,7 +66,6 @@ def check_weights(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, *, in_axis
             f"channel mismatch: x has {c_x} channels (shape {x.shape}) but w expects {c_w} "
             f"(shape {w.shape})"
         )
-    n_out = w.shape[out_axis]
     if b is None:
         return np.zeros(n_out, dtype=x.dtype)
     b = np.asarray(b)
@@ -76,7 +75,7 @@ def check_weights(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, *, in_axis
     return b.astype(x.dtype, copy=False)
 
 
-def _axis_paddings(padding: object) -> tuple[object, object]:
+def axis_paddings(padding: object) -> tuple[object, object]:
     """Split a 2D padding argument into one padding per axis (H, W).
 
     int p -> (p, p); (ph, pw) -> (ph, pw); ((top, bottom), (left, right)) -> as given;
@@ -124,7 +123,7 @@ def conv_geometry(in_size: tuple[int, int], kernel: tuple[int, int], *, stride: 
     Raises ValueError when the (dilated) kernel does not fit in the padded input.
     """
     stride, dilation = as_pair("stride", stride), as_pair("dilation", dilation)
-    per_axis = _axis_paddings(padding)
+    per_axis = axis_paddings(padding)
     pads = tuple(
         padding_amounts(n, k, stride=s, padding=p, dilation=d)
         for n, k, s, p, d in zip(in_size, kernel, stride, per_axis, dilation, strict=True)
