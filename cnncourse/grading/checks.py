@@ -91,10 +91,19 @@ def check_shape(name: str, got: object, expected_shape: Sequence[int]) -> None:
 
 
 def check_array(name: str, got: object, expected: object, *, rtol: float = RTOL,
-                atol: float = ATOL) -> None:
-    """Fail unless `got` has the shape of `expected` and the same finite values within tolerance."""
+                atol: float = ATOL, mistakes: dict[str, Callable[[], object]] | None = None
+                ) -> None:
+    """Fail unless `got` has the shape of `expected` and the same finite values within tolerance.
+
+    mistakes: {diagnosis: function making the output of that mistake}; when `got` equals one of
+    them, the diagnosis is the message.
+    """
     got = as_checked_array(name, got)
     expected = _asarray(expected, dtype=_float64)
+    if mistakes and not _close(got, expected, rtol, atol):
+        diagnosis = _first_match(got, mistakes, rtol, atol)
+        if diagnosis is not None:
+            raise AssertionError(f"{name}: {diagnosis}")
     check_shape(name, got, expected.shape)
     finite = _isfinite(got)
     if not finite.all():
