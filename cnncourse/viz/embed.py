@@ -1,0 +1,53 @@
+"""Animations in the online book: each one embedded in the page as a JavaScript player."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+from typing import TYPE_CHECKING
+
+from matplotlib.animation import Animation
+from PIL import Image
+
+if TYPE_CHECKING:
+    from IPython.display import HTML
+
+SIZE_BUDGET_BYTES = 400_000  # one animation's share of a book page
+PALETTE_COLOURS = 64  # the arithmetic figures use a handful of flat colours
+_PNG_FRAME = re.compile(r'"data:image/png;base64,([^"]*)"')
+
+
+def animation_html(anim: Animation, *, fps: float = 2.0, loop: bool = True) -> HTML:
+    """The animation as IPython HTML: `anim.to_jshtml()`, every frame a PNG inside the page.
+
+    Frames are drawn at the figure's own dpi (the package's animations use 70) and stored as
+    palette PNGs of at most 64 colours, so that an animation of a few dozen frames stays under
+    about 400 KB. The figure is closed afterwards when pyplot holds it, so a notebook does not
+    also print a static copy.
+    """
+    from IPython.display import HTML
+
+    if not isinstance(anim, Animation):
+        raise ValueError(f"animation_html needs a matplotlib Animation, got {type(anim).__name__}")
+    html = anim.to_jshtml(fps=fps, default_mode="loop" if loop else "once")
+    _close_if_pyplot_holds(anim)
+    return HTML(_PNG_FRAME.sub(_palette_frame, html))
+
+
+def _palette_frame(match: re.Match) -> str:
+    """One embedded frame re-encoded as a palette PNG (same pixels up to 64 colours)."""
+    png = base64.b64decode(match.group(1).replace("\\\n", ""))
+    image = Image.open(io.BytesIO(png)).convert("RGB").quantize(PALETTE_COLOURS)
+    buffer = io.BytesIO()
+    image.save(buffer, format="png", optimize=True)
+    return f'"data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode("ascii")}"'
+
+
+def _close_if_pyplot_holds(anim: Animation) -> None:
+    import matplotlib.pyplot as plt
+
+    figure = anim._fig  # matplotlib keeps the animated figure only in this attribute
+    for number in plt.get_fignums():
+        if plt.figure(number) is figure:
+            plt.close(figure)

@@ -1,0 +1,122 @@
+"""Grids of square cells, the drawing vocabulary of the arithmetic figures, and `plot_matrix`.
+
+Cell (row, col) of a grid whose top-left corner is at `origin` = (x0, y0) is the unit square
+with corner (x0 + col, y0 + row); axes made by `cell_axes` point y downwards, as an array does.
+Figures are built with `matplotlib.figure.Figure`, not pyplot, so a notebook shows a figure
+once (when it is returned) and never keeps a stray static copy of an animation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+# Colours of Dumoulin & Visin's figures: blue input, navy kernel, cyan output.
+INPUT_BLUE = "#5b9bd5"
+KERNEL_NAVY = "#1f3b73"
+OUTPUT_CYAN = "#8fe3ee"
+CURRENT_TEAL = "#11808f"
+PAD_GREY = "#8c8c8c"
+
+
+def new_figure(width: float, height: float, *, dpi: float = 100) -> Figure:
+    """A figure outside pyplot's list of open figures (nothing to close, shown once)."""
+    return Figure(figsize=(width, height), dpi=dpi)
+
+
+def cell_axes(fig: Figure, width: float, height: float, rect=(0, 0, 1, 1)) -> Axes:
+    """Axes with unit cells, y pointing down, no ticks, showing [0, width] x [0, height]."""
+    ax = fig.add_axes(rect)
+    ax.set_xlim(-0.1, width + 0.1)
+    ax.set_ylim(height + 0.1, -0.1)
+    ax.set_aspect("equal")
+    ax.set_autoscale_on(False)  # images drawn later keep these limits
+    ax.set_axis_off()
+    return ax
+
+
+def draw_cell(ax: Axes, row: float, col: float, *, origin=(0.0, 0.0), **style) -> Rectangle:
+    """Add the unit square of cell (row, col) of the grid at `origin`; returns the patch.
+
+    Cells are drawn without antialiasing: crisp at low dpi, and their PNG frames stay small.
+    """
+    x0, y0 = origin
+    style.setdefault("antialiased", False)
+    patch = Rectangle((x0 + col, y0 + row), 1, 1, **style)
+    ax.add_patch(patch)
+    return patch
+
+
+def draw_grid(ax: Axes, mask: np.ndarray, *, origin=(0.0, 0.0), face: str = INPUT_BLUE) -> None:
+    """Cells where `mask` (H, W) is True are filled with `face`; the others are dashed outlines
+    (padding and inserted zeros)."""
+    for (row, col), filled in np.ndenumerate(mask):
+        if filled:
+            draw_cell(ax, row, col, origin=origin, facecolor=face, edgecolor="black", lw=0.8)
+        else:
+            draw_cell(ax, row, col, origin=origin, facecolor="white", edgecolor=PAD_GREY,
+                      lw=0.8, linestyle=(0, (2, 2)))
+
+
+def format_number(value: float) -> str:
+    """Integers without a decimal point, other numbers with 2 significant digits."""
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.2g}"
+
+
+def plot_matrix(
+    a: np.ndarray,
+    annotate: bool = True,
+    *,
+    title: str | None = None,
+    highlight: np.ndarray | None = None,
+    cmap: str = "Blues",
+    cell_inches: float = 0.45,
+) -> Figure:
+    """Small matrix (H, W) drawn as coloured cells with its numbers in them, for worked examples.
+
+    highlight: optional boolean mask (H, W) of cells outlined in red (a window, a max).
+    """
+    a = np.asarray(a, dtype=float)
+    if a.ndim != 2 or a.size == 0:
+        raise ValueError(f"plot_matrix needs a non-empty 2-D array (H, W), got shape {a.shape}")
+    H, W = a.shape
+    fig = new_figure(W * cell_inches + 0.2, H * cell_inches + (0.5 if title else 0.2))
+    ax = cell_axes(fig, W, H)
+    draw_matrix(ax, a, annotate=annotate, highlight=highlight, cmap=cmap)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig
+
+
+def draw_matrix(
+    ax: Axes,
+    a: np.ndarray,
+    *,
+    origin=(0.0, 0.0),
+    annotate: bool = True,
+    highlight: np.ndarray | None = None,
+    cmap: str = "Blues",
+    fontsize: float = 9,
+) -> None:
+    """Draw matrix a (H, W) on cell axes at `origin`: colour by value, numbers in the cells."""
+    x0, y0 = origin
+    H, W = a.shape
+    finite = a[np.isfinite(a)]
+    low, high = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
+    ax.imshow(a, cmap=cmap, vmin=low - 0.25 * (high - low or 1), vmax=high,
+              extent=(x0, x0 + W, y0 + H, y0), interpolation="nearest")
+    for (row, col), value in np.ndenumerate(a):
+        draw_cell(ax, row, col, origin=origin, fill=False, edgecolor="black", lw=0.8)
+        if annotate:
+            dark = (value - low) / ((high - low) or 1) > 0.6
+            ax.text(x0 + col + 0.5, y0 + row + 0.5, format_number(value), ha="center",
+                    va="center", fontsize=fontsize, color="white" if dark else "black")
+    if highlight is not None:
+        highlight = np.asarray(highlight, dtype=bool)
+        if highlight.shape != a.shape:
+            raise ValueError(f"highlight must have the matrix's shape {a.shape}, "
+                             f"got shape {highlight.shape}")
+        for row, col in np.argwhere(highlight):
+            draw_cell(ax, row, col, origin=origin, fill=False, edgecolor="red", lw=2.2)
