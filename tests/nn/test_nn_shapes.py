@@ -5,6 +5,7 @@ import pytest
 
 import cnncourse.nn as nn
 from cnncourse.arithmetic import conv_output_size
+from cnncourse.nn import conv2d
 from cnncourse.nn.pooling import max_pool_2x2, max_pool_windows
 
 
@@ -79,7 +80,7 @@ def test_layers_keep_the_input_dtype(forward, shapes, kwargs, backward, dtype):
 
 # x shape,       kernel, stride,  padding,            dilation
 TWIN_TABLE = [
-    ((2, 6, 6, 3), (3, 3), 1, "same", 1),
+    ((3, 6, 6, 3), (3, 3), 1, "same", 1),
     ((2, 7, 6, 2), (3, 2), (2, 1), ((1, 0), (0, 2)), 1),
     ((1, 9, 9, 2), (3, 3), 1, "valid", (2, 3)),
     ((1, 5, 5, 2), (2, 2), 3, "full", 1),
@@ -87,7 +88,10 @@ TWIN_TABLE = [
 
 
 @pytest.mark.parametrize("shape, kernel, stride, padding, dilation", TWIN_TABLE)
-def test_fast_conv2d_equals_loops(shape, kernel, stride, padding, dilation):
+@pytest.mark.parametrize("block_bytes", [conv2d.BLOCK_BYTES, 1])  # 1: one image per block
+def test_fast_conv2d_equals_loops(shape, kernel, stride, padding, dilation, block_bytes,
+                                  monkeypatch):
+    monkeypatch.setattr(conv2d, "BLOCK_BYTES", block_bytes)
     x, w, b = random(shape, 0), random((*kernel, shape[-1], 4), 1), random(4, 2)
     args = {"stride": stride, "padding": padding, "dilation": dilation}
     fast, fast_cache = nn.conv2d_forward(x, w, b, **args)
