@@ -19,19 +19,39 @@ from typing import Any
 import numpy as np
 
 from cnncourse.nn.im2col import pad_spatial, window_view
-from cnncourse.nn.validation import ConvGeometry, as_float_array, as_pair, conv_geometry
+from cnncourse.nn.validation import (
+    ConvGeometry,
+    as_float_array,
+    as_pair,
+    check_finite,
+    conv_geometry,
+)
 
 
 def check_pool_args(x: np.ndarray, pool_size: object, stride: object,
                     padding: object) -> tuple[np.ndarray, ConvGeometry]:
-    """Validate a pooling call; returns x (floating) and the resolved window geometry."""
-    x = as_float_array("x", x, "(N, H, W, C)")
+    """Validate a pooling call; returns x (floating) and the resolved window geometry.
+
+    NaN and infinity are looked for in the pooled output instead (`reject_non_finite`).
+    """
+    x = as_float_array("x", x, "(N, H, W, C)", check_values=False)
     pool = as_pair("pool_size", pool_size)
     stride = pool if stride is None else as_pair("stride", stride)
     if not (isinstance(padding, str) and padding.lower() in ("valid", "same")):
         raise ValueError(f"pooling padding must be 'valid' or 'same', got {padding!r}")
     _, H, W, _ = x.shape
     return x, conv_geometry((H, W), pool, stride=stride, padding=padding.lower())
+
+
+def reject_non_finite(x: np.ndarray, out: np.ndarray) -> None:
+    """Raise when x holds NaN or infinity that reaches a pooled value.
+
+    A NaN or +inf in a window reaches that window's max and average, so checking the pooled
+    output (a quarter of x for 2x2 pooling) finds every bad value that matters, for less time
+    than checking x on entry (measured: the entry check cost half the time of the pooling).
+    """
+    if not np.all(np.isfinite(out)):
+        check_finite("x", x)
 
 
 def _tap_slices(g: ConvGeometry, u: int, v: int) -> tuple[slice, slice]:
@@ -57,8 +77,11 @@ def maxpool2d_forward(x: np.ndarray, *, pool_size: int | tuple[int, int] = 2,
     """
     x, g = check_pool_args(x, pool_size, stride, padding)
     if g.kernel == (2, 2) and g.stride == (2, 2) and g.pads == ((0, 0), (0, 0)):
-        return max_pool_2x2(x), (x, g)
-    return max_pool_windows(x, g), (x, g)
+        out = max_pool_2x2(x)
+    else:
+        out = max_pool_windows(x, g)
+    reject_non_finite(x, out)
+    return out, (x, g)
 
 
 def max_pool_2x2(x: np.ndarray) -> np.ndarray:
@@ -109,6 +132,7 @@ def avgpool2d_forward(x: np.ndarray, *, pool_size: int | tuple[int, int] = 2,
     x, g = check_pool_args(x, pool_size, stride, padding)
     counts = _real_inputs_per_window(x.shape, g, x.dtype)  # (1, Ho, Wo, 1)
     sums = window_view(pad_spatial(x, g.pads), g).sum(axis=(3, 4))  # (N, Ho, Wo, C)
+    reject_non_finite(x, sums)
     return sums / counts, (x.shape, g, counts)
 
 

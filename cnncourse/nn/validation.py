@@ -44,13 +44,16 @@ def check_finite(name: str, array: np.ndarray) -> None:
         raise ValueError(f"{name} contains {bad} NaN or infinite value(s) (shape {array.shape})")
 
 
-def as_float_array(name: str, array: np.ndarray, layout: str) -> np.ndarray:
-    """Check rank and finiteness; keep a floating dtype, turn integers into float64."""
+def as_float_array(name: str, array: np.ndarray, layout: str, *,
+                   check_values: bool = True) -> np.ndarray:
+    """Check rank and (unless check_values is False) finiteness; keep a floating dtype,
+    turn integers into float64."""
     array = np.asarray(array)
     check_rank(name, array, layout)
     if not np.issubdtype(array.dtype, np.floating):
         array = array.astype(np.float64)
-    check_finite(name, array)
+    if check_values:
+        check_finite(name, array)
     return array
 
 
