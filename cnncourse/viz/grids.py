@@ -21,9 +21,14 @@ CURRENT_TEAL = "#11808f"
 PAD_GREY = "#8c8c8c"
 
 
-def new_figure(width: float, height: float, *, dpi: float = 100) -> Figure:
-    """A figure outside pyplot's list of open figures (nothing to close, shown once)."""
-    return Figure(figsize=(width, height), dpi=dpi)
+def new_figure(width: float, height: float, *, dpi: float = 100, layout: str | None = None
+               ) -> Figure:
+    """A figure outside pyplot's list of open figures (nothing to close, shown once).
+
+    layout: None (axes placed by hand) or a matplotlib layout engine such as 'compressed'
+    (grids of images packed without gaps).
+    """
+    return Figure(figsize=(width, height), dpi=dpi, layout=layout)
 
 
 def cell_axes(fig: Figure, width: float, height: float, rect=(0, 0, 1, 1)) -> Axes:
@@ -60,9 +65,16 @@ def draw_grid(ax: Axes, mask: np.ndarray, *, origin=(0.0, 0.0), face: str = INPU
                       lw=0.8, linestyle=(0, (2, 2)))
 
 
-def format_number(value: float) -> str:
-    """Integers without a decimal point, other numbers with 2 significant digits."""
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:.2g}"
+def format_number(value: float, *, compact: bool = False) -> str:
+    """Integers without a decimal point, other numbers with 2 significant digits.
+
+    compact: two decimals without the leading zero (".11", "-.05"), to fit small cells.
+    """
+    if float(value).is_integer():
+        return f"{value:.0f}"
+    if compact:
+        return f"{value:.2f}".replace("0.", ".", 1)
+    return f"{value:.2g}"
 
 
 def plot_matrix(
@@ -99,20 +111,24 @@ def draw_matrix(
     highlight: np.ndarray | None = None,
     cmap: str = "Blues",
     fontsize: float = 9,
-) -> None:
-    """Draw matrix a (H, W) on cell axes at `origin`: colour by value, numbers in the cells."""
+) -> list:
+    """Draw matrix a (H, W) on cell axes at `origin`: colour by value, numbers in the cells.
+
+    Returns the number labels in row-major order (empty when annotate is False).
+    """
     x0, y0 = origin
     H, W = a.shape
     finite = a[np.isfinite(a)]
     low, high = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
     ax.imshow(a, cmap=cmap, vmin=low - 0.25 * (high - low or 1), vmax=high,
               extent=(x0, x0 + W, y0 + H, y0), interpolation="nearest")
+    labels = []
     for (row, col), value in np.ndenumerate(a):
         draw_cell(ax, row, col, origin=origin, fill=False, edgecolor="black", lw=0.8)
         if annotate:
             dark = (value - low) / ((high - low) or 1) > 0.6
-            ax.text(x0 + col + 0.5, y0 + row + 0.5, format_number(value), ha="center",
-                    va="center", fontsize=fontsize, color="white" if dark else "black")
+            labels += ax.text(x0 + col + 0.5, y0 + row + 0.5, format_number(value), ha="center",
+                    va="center", fontsize=fontsize, color="white" if dark else "black"),
     if highlight is not None:
         highlight = np.asarray(highlight, dtype=bool)
         if highlight.shape != a.shape:
@@ -120,3 +136,4 @@ def draw_matrix(
                              f"got shape {highlight.shape}")
         for row, col in np.argwhere(highlight):
             draw_cell(ax, row, col, origin=origin, fill=False, edgecolor="red", lw=2.2)
+    return labels
