@@ -131,3 +131,11 @@ def test_transposed_convolution_is_the_gradient_of_convolution():
     transposed, _ = nn.conv_transpose2d_forward(y, w, None, stride=2, padding="same",
                                                 output_padding=0)
     np.testing.assert_allclose(transposed, dx, rtol=1e-12, atol=1e-12)
+
+
+def test_transposed_padding_crops_the_full_output():
+    x, w, b = random((2, 3, 4, 2), 0), random((3, 3, 5, 2), 1), random(5, 2)
+    full, _ = nn.conv_transpose2d_forward(x, w, b, stride=2, padding=0)  # (N, 7, 9, 5)
+    cropped, _ = nn.conv_transpose2d_forward(x, w, b, stride=2, padding=((1, 0), (0, 2)))
+    assert full.shape == (2, 7, 9, 5)
+    np.testing.assert_allclose(cropped, full[:, 1:, :-2], rtol=1e-12, atol=1e-12)
