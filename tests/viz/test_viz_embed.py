@@ -1,0 +1,55 @@
+"""Animations embedded in the book: HTML players under the size budget, no stray figures."""
+
+import base64
+import io
+import re
+
+import matplotlib.pyplot as plt
+import pytest
+from matplotlib.animation import FuncAnimation
+from PIL import Image
+
+from cnncourse.viz import animate_convolution, animate_transposed_convolution, animation_html
+from cnncourse.viz.embed import SIZE_BUDGET_BYTES
+
+
+def embedded_frames(html: str) -> list[bytes]:
+    return [base64.b64decode(data.replace("\\\n", ""))
+            for data in re.findall(r'"data:image/png;base64,([^"]*)"', html)]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: animate_convolution(5, 3, padding="full"),  # 49 frames, the longest of chapter 3
+    lambda: animate_transposed_convolution(3, 3, stride=2),  # 49 frames on a 9x9 canvas
+])  # fmt: skip
+def test_animation_html_stays_under_the_size_budget(make):
+    anim = make()
+    html = animation_html(anim).data
+    assert len(html.encode()) < SIZE_BUDGET_BYTES == 400_000
+    frames = embedded_frames(html)
+    assert len(frames) == 49
+    width, height = anim._fig.get_size_inches() * anim._fig.dpi
+    image = Image.open(io.BytesIO(frames[10]))
+    assert image.size == (round(width), round(height))
+    assert len(image.getcolors(256) or []) >= 4  # input, padding, kernel, output colours
+
+
+def test_package_animations_never_enter_pyplot():
+    before = plt.get_fignums()
+    animation_html(animate_convolution(4, 3))
+    assert plt.get_fignums() == before
+
+
+def test_animation_html_closes_a_pyplot_figure():
+    fig, ax = plt.subplots()
+    (line,) = ax.plot([0, 1], [0, 1])
+    anim = FuncAnimation(fig, lambda i: [line.set_xdata([0, i])], frames=3)
+    assert fig.number in plt.get_fignums()
+    animation_html(anim)
+    assert fig.number not in plt.get_fignums()
+
+
+def test_animation_html_rejects_other_objects():
+    with pytest.raises(ValueError, match="got Figure"):
+        animation_html(plt.figure())
+    plt.close("all")
