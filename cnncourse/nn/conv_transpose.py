@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from cnncourse.arithmetic import padding_amounts
+from cnncourse.arithmetic import conv_transpose_output_size, padding_amounts
 from cnncourse.nn.im2col import _col2im, _im2col
 from cnncourse.nn.validation import (
     ConvGeometry,
@@ -49,13 +49,11 @@ def _output_padding(output_padding: object, stride: tuple[int, int]) -> tuple[in
 def _axis_output(n: int, k: int, s: int, padding: object, extra: int | None) -> tuple[int, tuple]:
     """Output size of one axis and the padding (before, after) of the convolution it undoes."""
     if padding in ("valid", "same"):
-        if extra is None:
-            size = n * s + max(k - s, 0) if padding == "valid" else n * s
-        else:
-            size = (n - 1) * s + k - (2 * (k // 2) if padding == "same" else 0) + extra
+        size = conv_transpose_output_size(n, k, stride=s, padding=padding, output_padding=extra)
         return size, padding_amounts(size, k, stride=s, padding=padding)
     before, after = padding if isinstance(padding, tuple) else (padding, padding)
-    return (n - 1) * s + k - before - after + (extra or 0), (before, after)
+    full = conv_transpose_output_size(n, k, stride=s, padding=0, output_padding=extra)
+    return full - before - after, (before, after)  # amounts are cropped from the full output
 
 
 def transposed_geometry(in_size: tuple[int, int], kernel: tuple[int, int], *, stride: object,
