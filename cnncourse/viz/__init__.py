@@ -15,9 +15,11 @@ from cnncourse.viz.arithmetic_animation import (
 )
 from cnncourse.viz.embed import animation_html
 from cnncourse.viz.filters import plot_filter_bank
-from cnncourse.viz.grids import plot_matrix
+from cnncourse.viz.grids import plot_matrix, show_figures_in_notebooks
 from cnncourse.viz.pooling import animate_pooling, plot_pooling, pooled_values
 from cnncourse.viz.receptive_field import plot_receptive_field
+
+show_figures_in_notebooks()
 
 __all__ = [
     "animate_convolution",

@@ -21,6 +21,28 @@ CURRENT_TEAL = "#11808f"
 PAD_GREY = "#8c8c8c"
 
 
+def show_figures_in_notebooks() -> None:
+    """Let IPython display a pyplot-free Figure that ends a cell, as a PNG, whatever the backend.
+
+    pyplot's inline backend registers this only once pyplot is imported; figures made here may
+    be the first (and only) ones of a notebook. Does nothing outside IPython or when a display
+    for figures is already registered.
+    """
+    try:
+        from IPython import get_ipython
+        from IPython.core.pylabtools import print_figure
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    png = shell.display_formatter.formatters["image/png"]
+    try:
+        png.lookup_by_type(Figure)
+    except KeyError:
+        png.for_type(Figure, lambda fig: print_figure(fig, "png", bbox_inches="tight"))
+
+
 def new_figure(width: float, height: float, *, dpi: float = 100, layout: str | None = None
                ) -> Figure:
     """A figure outside pyplot's list of open figures (nothing to close, shown once).

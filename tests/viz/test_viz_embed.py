@@ -53,3 +53,17 @@ def test_animation_html_rejects_other_objects():
     with pytest.raises(ValueError, match="got Figure"):
         animation_html(plt.figure())
     plt.close("all")
+
+
+def test_figures_display_as_png_in_ipython_without_pyplot(monkeypatch):
+    import IPython
+    from IPython.core.formatters import DisplayFormatter
+
+    from cnncourse.viz import plot_matrix
+    from cnncourse.viz.grids import show_figures_in_notebooks
+
+    shell = type("Shell", (), {"display_formatter": DisplayFormatter()})()
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    show_figures_in_notebooks()
+    data, _ = shell.display_formatter.format(plot_matrix([[1, 2], [3, 4]]))
+    assert data["image/png"][:8] == b"\x89PNG\r\n\x1a\n"
