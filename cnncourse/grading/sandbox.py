@@ -1,0 +1,242 @@
+"""The sandbox a student's kernel runs in while nbgrader grades it.
+
+Threat model (what is covered, and what is not)
+------------------------------------------------
+nbgrader runs a student's notebook with the rights of whoever grades it. The grading driver
+(`cnncourse.grading.driver`) splits each grading into two processes with different trust:
+
+* the **worker** is our code (nbgrader's autograde in a private temporary course directory). It
+  reads the private gradebook, which holds the hidden tests, and writes the autograded notebook.
+* the **kernel** runs the student's code, and also the hidden tests, because nbgrader executes
+  the tests in the same kernel. Only the kernel is sandboxed; it is started by the kernel spec
+  that `kernel_spec()` writes, through this file's `launch` entry point.
+
+With bubblewrap (`/usr/bin/bwrap`) the kernel:
+
+* sees a read-only system (/usr, /etc, the Python installation, the virtual environment and the
+  `cnncourse` package) and nothing else of the host: not the repository (solutions/, exercises/,
+  gradebook.db, submitted/ of other students), not the worker's private course directory (its
+  copy of the source notebook and its gradebook), not the instructor's HOME;
+* writes only to its working copy (a directory holding the submission's extra files, without the
+  notebook, mounted where nbgrader expects the notebook's folder), a private /tmp and HOME;
+* has no network (its own empty network namespace; it talks to the worker over Unix sockets),
+  its own PID namespace (it cannot see or signal the worker), and dies with the worker;
+* runs as an unprivileged user id of its own when the driver runs as root (bubblewrap drops to it
+  with `setpriv`), so the process limit counts the kernel's processes only.
+
+Resource limits (`ResourceLimits`) apply with or without bubblewrap: address space (memory
+bombs), CPU seconds, processes (fork bombs), size of a written file, open files.
+
+Not covered: the hidden tests are executed inside the student's kernel, so code that inspects its
+own process (stack frames, IPython's input history) can read them while they run; the driver's
+guard cells (`cnncourse.grading.guard`) restore monkey-patched test helpers but cannot stop a
+determined student who rewrites the interpreter's state. Without bubblewrap the kernel can read
+everything its user can read and, when grading as root, the process limit does not bind (Linux
+ignores RLIMIT_NPROC for root): the driver then says plainly that the sandbox is off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+BWRAP = "/usr/bin/bwrap"
+SETPRIV = "/usr/bin/setpriv"
+GIB = 1024**3
+MIB = 1024**2
+# Top-level system folders the kernel may read; merged-/usr systems make some of them symlinks.
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc")
+# Environment variables that pass from the worker into the kernel (everything else is dropped).
+KERNEL_ENV = (
+    "LANG",
+    "LC_ALL",
+    "OPENBLAS_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "TF_CPP_MIN_LOG_LEVEL",
+    "KERAS_BACKEND",
+    "MPLBACKEND",
+    "PYTHONHASHSEED",
+    "NBGRADER_EXECUTION",
+    "CUDA_VISIBLE_DEVICES",
+)
+
+
+@dataclass(frozen=True)
+class ResourceLimits:
+    """Limits on the kernel that grades one submission (rlimits, per process)."""
+
+    # 4 GiB of address space: numpy labs use < 1 GiB; a memory bomb gets a MemoryError.
+    # TensorFlow reserves far more virtual memory than it uses: see `for_source`.
+    address_space_bytes: int = 4 * GIB
+    # CPU seconds of one process; the driver's wall-clock timeout usually fires first.
+    cpu_seconds: int = 600
+    # Tasks (processes and threads) of the kernel's user: TensorFlow starts ~50 threads.
+    processes: int = 256
+    # Largest file the kernel may write: enough for a figure or a small model checkpoint.
+    file_size_bytes: int = 64 * MIB
+    open_files: int = 256
+
+    @classmethod
+    def for_source(cls, notebook_text: str, **overrides: int) -> ResourceLimits:
+        """Limits for a lab, from its source notebook's text: TensorFlow and JAX labs get 32 GiB
+        of address space (virtual, reserved at import, not memory actually used)."""
+        heavy = any(word in notebook_text for word in ("keras", "tensorflow", "jax"))
+        limits = cls(address_space_bytes=32 * GIB) if heavy else cls()
+        return limits.replaced(**overrides)
+
+    def replaced(self, **overrides: int) -> ResourceLimits:
+        return ResourceLimits(**{**asdict(self), **overrides})
+
+    def apply(self) -> None:
+        """Set these limits on the calling process (children inherit them)."""
+        pairs = (
+            (resource.RLIMIT_AS, self.address_space_bytes),
+            (resource.RLIMIT_CPU, self.cpu_seconds),
+            (resource.RLIMIT_NPROC, self.processes),
+            (resource.RLIMIT_FSIZE, self.file_size_bytes),
+            (resource.RLIMIT_NOFILE, self.open_files),
+        )
+        for which, value in pairs:
+            _soft, hard = resource.getrlimit(which)
+            value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+            resource.setrlimit(which, (value, value))
+
+
+def bubblewrap_available() -> bool:
+    """True when bubblewrap is installed and can create namespaces here."""
+    return Path(BWRAP).exists() and os.access(BWRAP, os.X_OK)
+
+
+@dataclass
+class SandboxSpec:
+    """Everything `launch` needs to start one kernel, written as JSON beside the job.
+
+    workdir:      host folder the kernel may write (its working copy of the submission)
+    visible_dir:  where the kernel sees it, and its current directory (the notebook's folder)
+    runtime_dir:  host folder of the connection file and the Unix sockets (transport 'ipc')
+    uid:          unprivileged user id for the kernel, or None to keep the worker's
+    """
+
+    workdir: str
+    visible_dir: str
+    runtime_dir: str
+    limits: ResourceLimits = field(default_factory=ResourceLimits)
+    uid: int | None = None
+    use_bubblewrap: bool = True
+    readonly_paths: list[str] = field(default_factory=list)
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), indent=1))
+
+    @classmethod
+    def load(cls, path: Path) -> SandboxSpec:
+        data = json.loads(path.read_text())
+        data["limits"] = ResourceLimits(**data["limits"])
+        return cls(**data)
+
+
+def readonly_paths_for_python() -> list[str]:
+    """Host folders the kernel needs to read: the interpreter, the venv, the course package."""
+    import cnncourse  # the installed package: an editable install points into the repository
+
+    paths = {sys.base_prefix, sys.prefix, str(Path(cnncourse.__file__).resolve().parent)}
+    return sorted(p for p in paths if not any(p.startswith(s + "/") for s in SYSTEM_DIRS))
+
+
+def kernel_spec(spec_file: Path, display_name: str = "Python 3 (sandboxed)") -> dict:
+    """A Jupyter kernel.json whose kernel starts through `launch` with the given spec file."""
+    launcher = [sys.executable, "-I", "-S", str(Path(__file__).resolve()), str(spec_file)]
+    return {
+        "argv": [*launcher, "{connection_file}"],
+        "display_name": display_name,
+        "language": "python",
+    }
+
+
+def bubblewrap_argv(spec: SandboxSpec, env: dict[str, str]) -> list[str]:
+    """bwrap options: read-only system, private /tmp, one writable folder, no network."""
+    argv = [BWRAP, "--die-with-parent", "--unshare-pid", "--unshare-net", "--unshare-ipc"]
+    argv += ["--unshare-uts", "--unshare-cgroup-try", "--hostname", "grader"]
+    for path in SYSTEM_DIRS:
+        if os.path.islink(path):
+            argv += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            argv += ["--ro-bind", path, path]
+    argv += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+    made: set[str] = set()
+    for path in (*spec.readonly_paths, spec.runtime_dir, spec.visible_dir):
+        argv += _parent_dirs(path, made)
+    for path in spec.readonly_paths:
+        argv += ["--ro-bind", path, path]
+    argv += ["--bind", spec.runtime_dir, spec.runtime_dir]
+    argv += ["--bind", spec.workdir, spec.visible_dir, "--chdir", spec.visible_dir]
+    argv += ["--clearenv"]
+    for name, value in env.items():
+        argv += ["--setenv", name, value]
+    if spec.uid is not None:
+        argv += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--", SETPRIV]
+        argv += [f"--reuid={spec.uid}", f"--regid={spec.uid}", "--clear-groups", "--inh-caps=-all"]
+    return [*argv, "--"]
+
+
+def _parent_dirs(path: str, made: set[str]) -> list[str]:
+    """`--dir` options for the missing parents of path, world-traversable (bwrap makes 0700)."""
+    argv: list[str] = []
+    parents = [str(p) for p in reversed(Path(path).parents) if str(p) != "/"]
+    for parent in parents:
+        if parent in made or parent == "/tmp" or any(
+            parent == s or parent.startswith(s + "/") for s in SYSTEM_DIRS
+        ):
+            continue
+        made.add(parent)
+        argv += ["--perms", "0755", "--dir", parent]
+    return argv
+
+
+def kernel_env(home: str) -> dict[str, str]:
+    env = {name: os.environ[name] for name in KERNEL_ENV if name in os.environ}
+    env.update(HOME=home, PATH="/usr/local/bin:/usr/bin:/bin", MPLCONFIGDIR=f"{home}/.mpl")
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
+    return env
+
+
+def launch(spec: SandboxSpec, connection_file: str) -> None:
+    """Replace this process by the sandboxed kernel (called by Jupyter with the kernel spec)."""
+    if spec.uid is not None:  # the kernel's user reads its connection file and makes sockets
+        os.chown(connection_file, spec.uid, spec.uid)
+    die_with_parent()
+    spec.limits.apply()
+    kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file]
+    if spec.use_bubblewrap:
+        argv = [*bubblewrap_argv(spec, kernel_env("/tmp")), *kernel]
+        os.execv(argv[0], argv)
+    os.environ.update(kernel_env(str(Path(spec.workdir).parent / "home")))
+    os.chdir(spec.workdir)
+    os.execv(kernel[0], kernel)
+
+
+def die_with_parent() -> None:
+    """Ask Linux to kill this process (and what it execs) when the worker that started it dies."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, 9)
+
+
+def prepare_dirs(spec: SandboxSpec) -> None:
+    """Create the working copy, runtime and fallback HOME folders, owned by the kernel's user."""
+    for path in (spec.workdir, spec.runtime_dir, str(Path(spec.workdir).parent / "home")):
+        os.makedirs(path, exist_ok=True)
+        if spec.uid is not None:
+            shutil.chown(path, spec.uid, spec.uid)
+            os.chmod(path, 0o700)
+
+
+if __name__ == "__main__":  # python -I -S sandbox.py SPEC.json CONNECTION_FILE
+    launch(SandboxSpec.load(Path(sys.argv[1])), sys.argv[2])

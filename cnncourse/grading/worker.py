@@ -1,0 +1,297 @@
+"""A grading worker: grades one submission at a time in a private nbgrader course directory.
+
+The driver starts `python -m cnncourse.grading.worker`, writes one job per line (JSON) on its
+stdin and reads one result per line on its stdout. A worker lives for many jobs (importing
+nbgrader costs ~2 s) and is killed and replaced when a job runs past its wall-clock timeout.
+
+For each job the worker builds, under the job's folder:
+
+    course/nbgrader_config.py   not a file: the course's config, with the paths below
+    course/gradebook.db         a copy of the lab's template gradebook (one lab, no students)
+    course/source/LAB           the lab's source folder (symbolic link to the template's)
+    course/submitted/S/LAB      the checked (and repaired) submission
+    kernel/work                 the kernel's working copy: the submission's files, no notebook
+    run/                        the kernel's connection file and Unix sockets
+    jupyter/kernels/NAME        a kernel spec that starts the kernel in the sandbox
+
+then runs nbgrader's autograde there, in this process, and reports the grades it recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import traceback
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from cnncourse.grading.sandbox import (
+    ResourceLimits,
+    SandboxSpec,
+    kernel_spec,
+    prepare_dirs,
+    readonly_paths_for_python,
+)
+from cnncourse.grading.validation import LabCells, check_submission
+
+MAX_REASON = 160  # characters of one failing test's message in the summary
+
+
+@dataclass
+class Job:
+    """One submission to grade. Paths are absolute; `template` is the lab's template course."""
+
+    lab: str
+    student: str
+    submission: str
+    template: str
+    job_dir: str
+    config_file: str | None
+    cell_timeout: int
+    limits: dict
+    uid: int | None = None
+    use_bubblewrap: bool = True
+
+
+@dataclass
+class CellGrade:
+    notebook: str
+    grade_id: str
+    score: float
+    max_score: float
+
+
+@dataclass
+class Result:
+    """What a worker reports. status: ok, timeout, crashed, invalid notebook, wrong lab, ..."""
+
+    student: str
+    status: str
+    score: float = 0.0
+    max_score: float = 0.0
+    reasons: list[str] = field(default_factory=list)
+    grades: list[CellGrade] = field(default_factory=list)
+    autograded: str | None = None  # folder of the executed notebook, inside the job folder
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Result:
+        data = dict(data)
+        data["grades"] = [CellGrade(**g) for g in data.get("grades", [])]
+        return cls(**data)
+
+
+def grade(job: Job) -> Result:
+    """Check, then autograde one submission in a private course; never raises."""
+    try:
+        return _grade(job)
+    except Exception as error:  # a bug or a broken file must not stop the batch
+        detail = traceback.format_exception_only(error)[-1].strip()
+        return Result(job.student, "grader error", reasons=[detail])
+
+
+def _grade(job: Job) -> Result:
+    template = Path(job.template)
+    source_nb = template / "source" / job.lab / f"{job.lab}.ipynb"
+    source = nbformat.read(source_nb, as_version=4)
+    cells = LabCells.from_source(job.lab, source)
+    verdict = check_submission(Path(job.submission), cells)
+    if verdict.notebook is None:
+        return Result(job.student, verdict.status, reasons=verdict.reasons)
+    course = Path(job.job_dir) / "course"
+    _build_course(job, course, verdict.notebook)
+    spec = _build_sandbox(job, course, source.metadata.get("kernelspec", {}).get("name"))
+    outcome = _autograde(job, course, spec)
+    result = _read_result(job, course, outcome)
+    result.reasons = verdict.reasons + result.reasons
+    return result
+
+
+def _build_course(job: Job, course: Path, notebook: nbformat.NotebookNode) -> None:
+    template = Path(job.template)
+    (course / "source").mkdir(parents=True)
+    (course / "source" / job.lab).symlink_to(template / "source" / job.lab)
+    shutil.copy(template / "gradebook.db", course / "gradebook.db")
+    submitted = course / "submitted" / job.student / job.lab
+    submitted.mkdir(parents=True)
+    copy_regular_files(Path(job.submission), submitted)
+    for stale in submitted.glob("*.ipynb"):
+        stale.unlink()
+    nbformat.write(notebook, submitted / f"{job.lab}.ipynb")
+
+
+def copy_regular_files(src: Path, dest: Path, skip_notebooks: bool = False) -> None:
+    """Copy plain files (never symbolic links, which could point at the solutions)."""
+    if not src.is_dir():
+        return
+    for root, dirs, files in os.walk(src):
+        dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(root, d))]
+        for name in files:
+            path = Path(root) / name
+            if path.is_symlink() or not path.is_file():
+                continue
+            if skip_notebooks and name.endswith(".ipynb"):
+                continue
+            target = dest / path.relative_to(src)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+
+
+def _build_sandbox(job: Job, course: Path, kernel_name: str | None) -> SandboxSpec:
+    root = Path(job.job_dir)
+    spec = SandboxSpec(
+        workdir=str(root / "kernel" / "work"),
+        visible_dir=str(course / "autograded" / job.student / job.lab),
+        runtime_dir=str(root / "run"),
+        limits=ResourceLimits(**job.limits),
+        uid=job.uid,
+        use_bubblewrap=job.use_bubblewrap,
+        readonly_paths=readonly_paths_for_python(),
+    )
+    prepare_dirs(spec)
+    workdir = Path(spec.workdir)
+    copy_regular_files(Path(job.submission), workdir, skip_notebooks=True)
+    copy_regular_files(Path(job.template) / "source" / job.lab, workdir, skip_notebooks=True)
+    if job.uid is not None:
+        for path in [workdir, *workdir.rglob("*")]:
+            os.chown(path, job.uid, job.uid)
+    spec_file = root / "sandbox.json"
+    spec.save(spec_file)
+    kernel_dir = root / "jupyter" / "kernels" / (kernel_name or "python3")
+    kernel_dir.mkdir(parents=True)
+    (kernel_dir / "kernel.json").write_text(json.dumps(kernel_spec(spec_file)))
+    return spec
+
+
+def _worker_config(job: Job, course: Path, spec: SandboxSpec):
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import (
+        AssignLatePenalties,
+        CheckCellMetadata,
+        Execute,
+        IgnorePattern,
+        LimitOutput,
+        SaveAutoGrades,
+    )
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from cnncourse.grading.guard import InsertGuard, RemoveGuard
+
+    config = Config()
+    if job.config_file:
+        path = Path(job.config_file)
+        config.merge(PyFileConfigLoader(path.name, path=str(path.parent)).load_config())
+    overrides = Config()
+    overrides.CourseDirectory.root = str(course)
+    for name in ("source", "release", "submitted", "autograded", "feedback"):
+        setattr(overrides.CourseDirectory, f"{name}_directory", name)
+    overrides.CourseDirectory.db_url = f"sqlite:///{course / 'gradebook.db'}"
+    overrides.Execute.timeout = job.cell_timeout
+    overrides.KernelManager.transport = "ipc"
+    overrides.KernelManager.ip = str(Path(spec.runtime_dir) / "kernel")
+    overrides.KernelManager.connection_file = str(Path(spec.runtime_dir) / "kernel.json")
+    overrides.Autograde.autograde_preprocessors = [
+        InsertGuard,
+        Execute,
+        RemoveGuard,
+        IgnorePattern,
+        ClearMetadataPreprocessor,
+        LimitOutput,
+        SaveAutoGrades,
+        AssignLatePenalties,
+        CheckCellMetadata,
+    ]
+    config.merge(overrides)
+    return config
+
+
+def _autograde(job: Job, course: Path, spec: SandboxSpec) -> dict:
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    root = Path(job.job_dir)
+    os.environ["JUPYTER_PATH"] = str(root / "jupyter")
+    os.environ["JUPYTER_RUNTIME_DIR"] = spec.runtime_dir
+    config = _worker_config(job, course, spec)
+    api = NbGraderAPI(CourseDirectory(config=config), config=config)
+    return api.autograde(job.lab, job.student, force=True, create=True)
+
+
+def _read_result(job: Job, course: Path, outcome: dict) -> Result:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    autograded = course / "autograded" / job.student / job.lab
+    log = outcome.get("log", "") + outcome.get("error", "")
+    if not outcome.get("success"):
+        return Result(job.student, *_failure(log))
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        try:
+            submission = gb.find_submission(job.lab, job.student)
+        except MissingEntry:
+            return Result(job.student, "grader error", reasons=["nbgrader recorded no grades"])
+        grades = [
+            CellGrade(nb.name, g.name, float(g.score), float(g.max_score))
+            for nb in submission.notebooks
+            for g in nb.grades
+        ]
+        score, max_score = float(submission.score), float(submission.max_score)
+    executed = nbformat.read(autograded / f"{job.lab}.ipynb", as_version=4)
+    status, reasons = _execution_notes(executed)
+    return Result(job.student, status, score, max_score, reasons, grades, str(autograded))
+
+
+def _failure(log: str) -> tuple[str, list[str]]:
+    """Status and reason of an autograde that nbgrader gave up on, from its log."""
+    if "DeadKernelError" in log or "Kernel died" in log or "kernel died" in log:
+        return "crashed", ["the kernel died (exit, crash or memory limit); no tests could run"]
+    if "UnresponsiveKernelError" in log or "timed out" in log.lower():
+        return "crashed", ["the kernel stopped responding"]
+    lines = [line for line in log.splitlines() if line.startswith("[ERROR]")]
+    detail = lines[0][len("[ERROR] ") :] if lines else "see the worker log"
+    return "grader error", [f"nbgrader failed: {detail[:MAX_REASON]}"]
+
+
+def _execution_notes(executed: nbformat.NotebookNode) -> tuple[str, list[str]]:
+    """'timeout' if a cell ran out of time, plus the first error line of each failing test."""
+    status, reasons = "ok", []
+    for cell in executed.cells:
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if not errors:
+            continue
+        meta = cell.metadata.get("nbgrader", {})
+        name = meta.get("grade_id") or "a cell"
+        ename, evalue = errors[0].get("ename", ""), str(errors[0].get("evalue", ""))
+        if ename == "CellTimeoutError":
+            status = "timeout"
+            reasons.append(f"{name}: ran past the cell time limit (infinite loop?)")
+        elif meta.get("grade") and not meta.get("solution"):
+            first = evalue.strip().splitlines()[0] if evalue.strip() else ""
+            reasons.append(f"{name}: {ename}: {first}"[:MAX_REASON].rstrip(": "))
+    return status, reasons
+
+
+def serve(jobs_in, results_out) -> None:
+    """Read jobs (one JSON per line) and answer each with one JSON result line."""
+    for line in jobs_in:
+        job = Job(**json.loads(line))
+        result = grade(job)
+        results_out.write(json.dumps(asdict(result)) + "\n")
+        results_out.flush()
+
+
+def main() -> None:
+    warnings.simplefilter("ignore")  # SQLAlchemy's warnings about nbgrader's sessions
+    # The protocol owns the original stdout; anything else printed goes to stderr (the log).
+    results_out = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    serve(sys.stdin, results_out)
+
+
+if __name__ == "__main__":
+    main()
