@@ -30,12 +30,15 @@ SYSTEM_PACKAGES = {"chromium": "/usr/bin/chromium", "bubblewrap": "/usr/bin/bwra
 
 
 def course_env(**extra: str) -> dict[str, str]:
-    """Environment for every task: quiet TensorFlow, one BLAS thread, caches inside the repo."""
+    """Environment for every task: quiet TensorFlow, one BLAS thread, caches inside the repo.
+
+    MPLBACKEND is left alone here: set to Agg it would stop notebooks (the book) from showing
+    figures; the tests set it themselves.
+    """
     env = dict(os.environ)
     env.update(
         OPENBLAS_NUM_THREADS="1",  # two BLAS threads on a loaded 2-core machine: 10x slower
         TF_CPP_MIN_LOG_LEVEL="2",
-        MPLBACKEND="Agg",
         MPLCONFIGDIR=str(CACHE / "matplotlib"),
         PYTHONHASHSEED="0",
         PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
@@ -90,9 +93,9 @@ def test() -> None:
     run(BIN / "ruff", "check", ".")
     build_book()
     pytest = (BIN / "python", "-m", "pytest", "-p", "no:cacheprovider")
-    run(*pytest, *sys.argv[2:])
+    run(*pytest, *sys.argv[2:], MPLBACKEND="Agg")
     # The Keras models and training run again under the JAX backend.
-    run(*pytest, "-m", "keras", *sys.argv[2:], KERAS_BACKEND="jax")
+    run(*pytest, "-m", "keras", *sys.argv[2:], MPLBACKEND="Agg", KERAS_BACKEND="jax")
 
 
 def bench() -> None:
