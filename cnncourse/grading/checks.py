@@ -46,6 +46,10 @@ RTOL = 1e-5  # float64 layers agree with the reference to ~1e-12; float32 ones t
 ATOL = 1e-8
 
 
+FLIPPED_KERNEL = ("the kernel is flipped: you computed a true convolution, but deep-learning "
+                  "layers compute a cross-correlation (no flip)")
+
+
 class ReferenceUsed(BaseException):  # noqa: N818 (a marker, not an error of the student)
     """Raised by a disabled reference function; args[0] is its qualified name."""
 
@@ -234,9 +238,8 @@ def check_conv_output(name: str, student_function: Callable, reference_function:
         return lambda: reference_function(x, w, **{**kwargs, **changes})
 
     candidates: dict[str, Callable[[], object]] = {
-        "the kernel is flipped: you computed a true convolution, but deep-learning layers "
-        "compute a cross-correlation (no flip)":
-            lambda: reference_function(x, _flip(w, axis=tuple(kernel_axes)), **kwargs),
+        FLIPPED_KERNEL: lambda: reference_function(x, _flip(w, axis=tuple(kernel_axes)),
+                                                   **kwargs),
     }
     padding = kwargs.get("padding")
     if isinstance(padding, int) and not isinstance(padding, bool):
