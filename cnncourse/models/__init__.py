@@ -8,6 +8,8 @@ parameter count; tests/models checks those counts against Keras Applications and
 
 from __future__ import annotations
 
+from functools import partial
+
 from cnncourse.models.alexnet import LocalResponseNormalization, alexnet
 from cnncourse.models.densenet import densenet121
 from cnncourse.models.googlenet import googlenet, inception_module
@@ -17,6 +19,7 @@ from cnncourse.models.resnet import cifar_resnet, resnet
 from cnncourse.models.vgg import vgg
 
 __all__ = [
+    "MODELS",
     "LocalResponseNormalization",
     "SparselyConnectedConv2D",
     "alexnet",
@@ -29,3 +32,18 @@ __all__ = [
     "resnet",
     "vgg",
 ]
+
+# Registry used by `cnncourse train`: name -> builder taking input_shape and num_classes.
+MODELS = {
+    "lenet5": lenet5,
+    "lenet5_modern": partial(lenet5, variant="modern"),
+    "alexnet": alexnet,
+    **{f"vgg{depth}": partial(vgg, config) for config, depth in
+       (("A", 11), ("B", 13), ("D", 16), ("E", 19))},
+    "googlenet": googlenet,
+    **{f"resnet{depth}": partial(resnet, depth) for depth in (18, 34, 50, 101, 152)},
+    **{f"cifar_resnet{depth}": partial(cifar_resnet, depth) for depth in (20, 56, 110)},
+    "densenet121": densenet121,
+    "mobilenet": mobilenet,
+    "mobilenet_0.25": partial(mobilenet, 0.25),
+}  # fmt: skip

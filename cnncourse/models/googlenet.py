@@ -70,9 +70,10 @@ def googlenet(
     Stem: 7x7/2 conv 64, 3x3/2 max pool, LRN, 1x1 conv 64, 3x3 conv 192, LRN, 3x3/2 max pool;
     nine Inception modules (3a-3b, 4a-4e, 5a-5b) with 3x3/2 max pooling after 3b and 4e;
     average pooling (global here, the paper's 7x7 on a 224 input), dropout 0.4, classifier.
-    With 1000 classes it has **6,998,552 parameters** (6,988,064 weights and 10,488 biases):
-    the 6.8 M of Table 1 counts weights only and rounds each row (its conv1 row reads 2.7 K for
-    9,408 weights). auxiliary_classifiers=True adds the two training-time classifiers of
+    With 1000 classes it has **6,998,552 parameters** (6,990,272 weights and 8,280 biases).
+    Table 1's params column counts weights in units of K = 1024 and adds up to 6,797.7 K
+    (6.96 million), within 1% of this; some of its rows are rounded loosely (conv1 reads 2.7 K
+    for 9,408 weights). auxiliary_classifiers=True adds the two training-time classifiers of
     Section 5 as extra outputs (main, aux on 4a, aux on 4d); they need a 224x224 input.
     """
     inputs = keras.Input(shape=input_shape, name="image")

@@ -48,7 +48,7 @@ def mobilenet(
     separable blocks (every width times alpha), global average pooling, dropout and a 1x1
     convolution as the classifier, laid out as keras.applications.MobileNet so that the counts
     agree exactly: with 1000 classes **4,253,864 parameters** at alpha=1 (21,888 of them
-    batch-norm statistics), 2,601,976 at 0.75, 1,331,432 at 0.5 and 475,544 at 0.25. The paper
+    batch-norm statistics), 2,601,976 at 0.75, 1,342,536 at 0.5 and 475,544 at 0.25. The paper
     uses plain ReLU, Keras ReLU6; this follows the paper (neither has parameters).
     """
     if not 0 < alpha <= 4:

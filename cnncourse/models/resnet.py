@@ -77,8 +77,9 @@ def resnet(
     Applications do (the bias is redundant there), so that with 1000 classes the counts equal
     keras.applications.ResNet50/101/152 exactly: 25,636,712, 44,707,176 and 60,419,944
     parameters, of which 53,120, 105,344 and 151,424 are the non-trainable batch-norm
-    statistics. ResNet-18 has 11,699,112 and ResNet-34 21,814,696 (the published 11.7 M and
-    21.8 M). Multiply-adds for a 224 input (Table 1): 1.8, 3.6, 3.8, 7.6 and 11.3 billion.
+    statistics. ResNet-18 has 11,703,912 and ResNet-34 21,823,208 (torchvision's versions,
+    without conv biases and statistics, have 11,689,512 and 21,797,672 trainable parameters).
+    Multiply-adds for a 224 input (Table 1): 1.8, 3.6, 3.8, 7.6 and 11.3 billion.
     """
     if depth not in IMAGENET_RESNETS:
         raise ValueError(f"depth must be one of {sorted(IMAGENET_RESNETS)}, got {depth!r}")
@@ -120,8 +121,8 @@ def cifar_resnet(
     then three stages of n basic blocks with 16, 32 and 64 filters on 32x32, 16x16 and 8x8 maps,
     global average pooling and the classifier. Shortcuts are identities, with option A (zero
     padding, no parameters) where the width doubles, as in the paper. Convolutions have no bias
-    (batch normalisation follows each one). Trainable parameters: 272,474 for depth 20,
-    855,770 for 56 and 1,730,714 for 110: the paper's 0.27 M, 0.85 M and 1.7 M (Table 6).
+    (batch normalisation follows each one). Trainable parameters: 269,722 for depth 20,
+    853,018 for 56 and 1,727,962 for 110: the paper's 0.27 M, 0.85 M and 1.7 M (Table 6).
     """
     if depth < 8 or (depth - 2) % 6 != 0:
         raise ValueError(f"depth must be 6n+2 with n >= 1 (20, 32, 56, 110...), got {depth!r}")
