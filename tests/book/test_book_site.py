@@ -53,6 +53,15 @@ def chapter_pages() -> list[str]:
 PAGES = chapter_pages()
 
 
+def source_of(page: str) -> str:
+    """The MyST source of a built page (book/x.html -> book/x.md)."""
+    return (ROOT / page).with_suffix(".md").read_text(encoding="utf-8")
+
+
+# Chapters whose code shows an animation: the page must carry at least one working player.
+ANIMATED_PAGES = {page for page in PAGES if "animation_html(" in source_of(page)}
+
+
 @pytest.fixture(scope="session")
 def built_site() -> Path:
     if not (HTML / "index.html").exists():
@@ -114,7 +123,8 @@ def broken_links(page: Path) -> list[str]:
 def test_every_toc_file_is_built(built_site: Path) -> None:
     missing = [page for page in PAGES if not (built_site / page).exists()]
     assert not missing, f"chapters listed in _toc.yml but not built: {missing}"
-    assert len(PAGES) >= 10, f"expected the introduction, nine chapters and references: {PAGES}"
+    assert len(PAGES) >= 11, f"expected the introduction, nine chapters and references: {PAGES}"
+    assert len(ANIMATED_PAGES) >= 3, f"arithmetic, pooling and training animate: {ANIMATED_PAGES}"
 
 
 def test_solutions_are_not_published(built_site: Path) -> None:
@@ -223,6 +233,8 @@ def test_chapter_renders_in_a_browser(
     assert heading, f"{page_path}: no <h1> heading"
     assert title, f"{page_path}: empty <title>"
     assert not broken_images, f"{page_path}: images that did not load: {broken_images}"
+    if page_path in ANIMATED_PAGES:
+        assert animations, f"{page_path}: the chapter animates, but no animation is on the page"
     for animation in animations:
         assert animation["frames"] > 1, f"{page_path}: animation without frames: {animation}"
         assert animation["broken"] == 0, f"{page_path}: frames that did not load: {animation}"
