@@ -412,6 +412,8 @@ def record(course: Course, lab: str, result: Result) -> None:
                 grade.auto_score = scores.get((notebook.name, grade.name), 0.0)
                 grade.needs_manual_grade = False
         gb.db.commit()
+        # what the gradebook now holds is what the summary shows (failures get the lab's max)
+        result.score, result.max_score = float(submission.score), float(submission.max_score)
     destination = course.autograded / result.student / lab
     shutil.rmtree(destination, ignore_errors=True)
     if result.autograded:

@@ -156,6 +156,8 @@ def kernel_spec(spec_file: Path, display_name: str = "Python 3 (sandboxed)") -> 
         "argv": [*launcher, "{connection_file}"],
         "display_name": display_name,
         "language": "python",
+        # Interrupts travel as messages: a SIGINT to the process group would stop bubblewrap.
+        "interrupt_mode": "message",
     }
 
 

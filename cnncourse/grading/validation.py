@@ -34,9 +34,13 @@ class LabCells:
     order: tuple[str, ...]
     metadata: dict[str, dict]
     cell_types: dict[str, str]
+    released_tests: dict[str, str] = field(default_factory=dict)  # test id -> released source
 
     @classmethod
-    def from_source(cls, lab: str, source: NotebookNode) -> LabCells:
+    def from_source(
+        cls, lab: str, source: NotebookNode, release: NotebookNode | None = None
+    ) -> LabCells:
+        """The graded cells of the source notebook; the release gives the tests as handed out."""
         order, metadata, cell_types = [], {}, {}
         for cell in source.cells:
             meta = cell.metadata.get("nbgrader", {})
@@ -45,7 +49,12 @@ class LabCells:
                 order.append(grade_id)
                 metadata[grade_id] = dict(meta)
                 cell_types[grade_id] = cell.cell_type
-        return cls(lab, tuple(order), metadata, cell_types)
+        released = {}
+        for cell in release.cells if release is not None else []:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if grade_id in metadata:
+                released[grade_id] = cell.source
+        return cls(lab, tuple(order), metadata, cell_types, released)
 
     def is_test(self, grade_id: str) -> bool:
         meta = self.metadata[grade_id]
@@ -72,6 +81,8 @@ def check_submission(folder: Path, cells: LabCells) -> Verdict:
             return Verdict(None, "missing notebook", [f"no {expected.name}: {what}"])
         reasons.append(f"wrong file name {found[0]}, graded as {expected.name}")
         expected = folder / found[0]
+    if expected.is_symlink():  # it could point at the instructor's source notebook
+        return Verdict(None, "invalid notebook", [*reasons, f"{expected.name} is a symbolic link"])
     notebook, problem = read_notebook(expected)
     if notebook is None:
         return Verdict(None, "invalid notebook", [*reasons, problem])
@@ -100,7 +111,7 @@ def read_notebook(path: Path) -> tuple[NotebookNode | None, str]:
 def repair(notebook: NotebookNode, cells: LabCells, reasons: list[str]) -> Verdict:
     """Restore the graded cells' metadata and put back deleted test cells."""
     seen: dict[str, int] = {}
-    unknown, changed, duplicated = [], [], []
+    unknown, changed, duplicated, edited = [], [], [], []
     for index, cell in enumerate(notebook.cells):
         meta = cell.metadata.get("nbgrader")
         grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
@@ -116,6 +127,9 @@ def repair(notebook: NotebookNode, cells: LabCells, reasons: list[str]) -> Verdi
             seen[grade_id] = index
             if _restore_metadata(cell, cells, grade_id):
                 changed.append(grade_id)
+            released = cells.released_tests.get(grade_id)
+            if cells.is_test(grade_id) and released is not None and cell.source != released:
+                edited.append(grade_id)
     if unknown and not seen:
         ids = ", ".join(unknown[:4])
         return Verdict(None, "wrong lab", [*reasons, f"a notebook of another lab (cells {ids})"])
@@ -128,6 +142,7 @@ def repair(notebook: NotebookNode, cells: LabCells, reasons: list[str]) -> Verdi
     for label, ids in (
         ("test cells deleted, put back", restored),
         ("solution cells deleted", [g for g in missing if _is_answer(cells, g)]),
+        ("test cells edited, nbgrader restores them", edited),
         ("graded cell metadata changed, restored", changed),
         ("duplicated graded cells, copies not graded", duplicated),
         ("unknown graded cells, not graded", unknown),

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import sys
 import traceback
@@ -29,6 +30,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
+from nbconvert.preprocessors import Preprocessor
+from traitlets import Integer
 
 from cnncourse.grading.sandbox import (
     ResourceLimits,
@@ -40,6 +43,8 @@ from cnncourse.grading.sandbox import (
 from cnncourse.grading.validation import LabCells, check_submission
 
 MAX_REASON = 160  # characters of one failing test's message in the summary
+TRUNCATED = "... Output truncated ..."  # nbgrader's own marker (LimitOutput)
+WORKER_MEMORY = 8 * 1024**3  # soft address-space limit of a worker: an output flood stops here
 
 
 @dataclass
@@ -98,7 +103,8 @@ def _grade(job: Job) -> Result:
     template = Path(job.template)
     source_nb = template / "source" / job.lab / f"{job.lab}.ipynb"
     source = nbformat.read(source_nb, as_version=4)
-    cells = LabCells.from_source(job.lab, source)
+    release = nbformat.read(template / "release" / job.lab / f"{job.lab}.ipynb", as_version=4)
+    cells = LabCells.from_source(job.lab, source, release)
     verdict = check_submission(Path(job.submission), cells)
     if verdict.notebook is None:
         return Result(job.student, verdict.status, reasons=verdict.reasons)
@@ -199,6 +205,7 @@ def _worker_config(job: Job, course: Path, spec: SandboxSpec):
         InsertGuard,
         Execute,
         RemoveGuard,
+        TruncateOutput,
         IgnorePattern,
         ClearMetadataPreprocessor,
         LimitOutput,
@@ -228,7 +235,8 @@ def _read_result(job: Job, course: Path, outcome: dict) -> Result:
     autograded = course / "autograded" / job.student / job.lab
     log = outcome.get("log", "") + outcome.get("error", "")
     if not outcome.get("success"):
-        return Result(job.student, *_failure(log))
+        status, reasons = _failure(log)
+        return Result(job.student, status, reasons=reasons)
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         try:
             submission = gb.find_submission(job.lab, job.student)
@@ -260,19 +268,49 @@ def _execution_notes(executed: nbformat.NotebookNode) -> tuple[str, list[str]]:
     """'timeout' if a cell ran out of time, plus the first error line of each failing test."""
     status, reasons = "ok", []
     for cell in executed.cells:
+        texts = [o.get("text", "") for o in cell.get("outputs", [])]
+        if any(TRUNCATED in t for t in texts):
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id") or "an ungraded cell"
+            reasons.append(f"{grade_id}: printed too much, output truncated")
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
         if not errors:
             continue
         meta = cell.metadata.get("nbgrader", {})
-        name = meta.get("grade_id") or "a cell"
+        name = meta.get("grade_id") or "an ungraded cell"
         ename, evalue = errors[0].get("ename", ""), str(errors[0].get("evalue", ""))
-        if ename == "CellTimeoutError":
+        if ename in ("CellTimeoutError", "KeyboardInterrupt"):  # nbclient interrupts on timeout
             status = "timeout"
             reasons.append(f"{name}: ran past the cell time limit (infinite loop?)")
-        elif meta.get("grade") and not meta.get("solution"):
+        else:  # a failing test, or an error in a student's cell worth telling the instructor
             first = evalue.strip().splitlines()[0] if evalue.strip() else ""
             reasons.append(f"{name}: {ename}: {first}"[:MAX_REASON].rstrip(": "))
     return status, reasons
+
+
+def truncate_outputs(cell: nbformat.NotebookNode, max_chars: int) -> None:
+    """Cut a code cell's text outputs after max_chars characters in all."""
+    left = max_chars
+    for output in cell.get("outputs", []):
+        if output.get("output_type") != "stream":
+            continue
+        if left <= 0:
+            output.text = ""
+        elif len(output.text) > left:
+            output.text = output.text[:left] + f"\n{TRUNCATED}"
+        left -= len(output.text)
+    cell.outputs = [o for o in cell.get("outputs", []) if o.get("text", True) != ""]
+
+
+class TruncateOutput(Preprocessor):
+    """Keep at most max_chars characters of printed output per cell (nbgrader's LimitOutput
+    counts lines, and a few very long lines would still make a notebook of many MB)."""
+
+    max_chars = Integer(100_000).tag(config=True)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code":
+            truncate_outputs(cell, self.max_chars)
+        return cell, resources
 
 
 def serve(jobs_in, results_out) -> None:
@@ -286,6 +324,8 @@ def serve(jobs_in, results_out) -> None:
 
 def main() -> None:
     warnings.simplefilter("ignore")  # SQLAlchemy's warnings about nbgrader's sessions
+    _hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+    resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY, _hard))  # soft: kernels may go higher
     # The protocol owns the original stdout; anything else printed goes to stderr (the log).
     results_out = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
