@@ -96,4 +96,4 @@ def googlenet(
     x = layers.Dropout(0.4, name="dropout")(x)
     x = layers.Dense(num_classes, name="logits")(x)
     outputs = layers.Activation("softmax", dtype="float32", name="softmax")(x)
-    return keras.Model(inputs, [outputs, *auxiliary], name="googlenet")
+    return keras.Model(inputs, [outputs, *auxiliary] if auxiliary else outputs, name="googlenet")
