@@ -18,6 +18,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tasks import course_env  # noqa: E402  (the environment of `python3 tasks.py book`)
+
 JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
 CLEAN_TARGET_S = 600.0
 REBUILD_TARGET_S = 20.0
@@ -25,8 +28,7 @@ REBUILD_TARGET_S = 20.0
 
 def timed_build(output: Path) -> float:
     """Seconds taken by `jupyter-book build . -W -n --keep-going` writing into `output`."""
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", TF_CPP_MIN_LOG_LEVEL="2", MPLBACKEND="Agg",
-               MPLCONFIGDIR=str(output / "matplotlib"), PYTHONHASHSEED="0")
+    env = course_env()
     command = [str(JUPYTER_BOOK), "build", ".", "-W", "-n", "--keep-going",
                "--path-output", str(output)]
     start = time.perf_counter()
