@@ -81,8 +81,29 @@ def ensure_system_packages() -> None:
     run("apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing)
 
 
+def package_fingerprint() -> str:
+    """Hash of every file of the cnncourse package: the chapters' results depend on it."""
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "cnncourse").rglob("*.py")):
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def invalidate_stale_execution_cache() -> None:
+    """Jupyter Book keys its execution cache on the chapters' code cells only; when the package
+    changed since the last build, the cached outputs are stale, so drop them."""
+    stamp = ROOT / "_build" / ".cnncourse-fingerprint"
+    fingerprint = package_fingerprint()
+    if stamp.exists() and stamp.read_text() == fingerprint:
+        return
+    shutil.rmtree(ROOT / "_build" / ".jupyter_cache", ignore_errors=True)
+    stamp.parent.mkdir(exist_ok=True)
+    stamp.write_text(fingerprint)
+
+
 def build_book() -> None:
     ensure_venv()
+    invalidate_stale_execution_cache()
     run(BIN / "jupyter-book", "build", ".", "-W", "-n", "--keep-going")
     print(f"\nThe book is in {ROOT / '_build' / 'html' / 'index.html'}")
 
