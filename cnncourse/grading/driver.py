@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from cnncourse.grading.sandbox import ResourceLimits, bubblewrap_available
+from cnncourse.grading.sandbox import ResourceLimits, bubblewrap_available, kill_processes_of
 from cnncourse.grading.worker import Job, Result
 
 UID_BASE = 200_000  # kernels run as UID_BASE + a per-driver offset + the worker's slot
@@ -294,7 +294,7 @@ class WorkerProcess:
             self.proc.wait()
             self.proc = None
         if self.uid is not None:
-            kill_user_processes(self.uid)
+            kill_processes_of(self.uid)
 
     def close(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -303,17 +303,6 @@ class WorkerProcess:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.kill()
-
-
-def kill_user_processes(uid: int) -> None:
-    """SIGKILL every process of the kernels' private user id (a leftover fork bomb)."""
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if entry.stat().st_uid == uid:
-                    os.kill(int(entry.name), signal.SIGKILL)
-            except (FileNotFoundError, ProcessLookupError, PermissionError):
-                continue
 
 
 class WorkerPool:

@@ -9,6 +9,9 @@ the obvious doors:
   the modules tests rely on (numpy, numpy.testing, math, builtins, the course's checks), and
   starts every graded test cell with one line that puts them back and re-runs the imports of the
   instructor's locked cells, so `np` and `checks` are the real modules again;
+* in the sandbox, the same first cell makes the kernel kill and reap, before each cell, the
+  processes earlier cells left behind: a fork bomb's sleeping children would otherwise hold the
+  process limit and starve every later cell;
 * `RemoveGuard` (right after `Execute`) takes both out again, so the autograded notebook and the
   students' feedback show the cells as they were.
 
@@ -24,6 +27,7 @@ import secrets
 from nbconvert.preprocessors import Preprocessor
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell
+from traitlets import Bool
 
 PROTECTED_MODULES = (
     "builtins",
@@ -40,7 +44,7 @@ def _make_guard(names):
     import importlib
     import sys
 
-    saved = {}
+    saved = {{}}
     for name in names:
         try:
             module = importlib.import_module(name)
@@ -58,6 +62,32 @@ def _make_guard(names):
 
 {guard} = _make_guard({names!r})
 del _make_guard
+"""
+
+# Only inside bubblewrap's PID namespace, where the kernel sees nothing but its own processes.
+REAPER_CELL = """
+
+def _reap_strays(*args):
+    import os
+    import signal
+
+    if open("/proc/1/comm").read().strip() != "bwrap":
+        return
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) not in (1, os.getpid()):
+            try:
+                os.kill(int(entry), signal.SIGKILL)
+            except OSError:
+                pass
+    while True:
+        try:
+            if os.waitpid(-1, 0)[0] == 0:
+                break
+        except ChildProcessError:
+            break
+
+
+get_ipython().events.register("pre_run_cell", _reap_strays)
 """
 
 
@@ -88,6 +118,9 @@ def is_test_cell(cell: NotebookNode) -> bool:
 class InsertGuard(Preprocessor):
     """Add the snapshot cell at the top and a restoring first line to each graded test cell."""
 
+    enabled = Bool(True)  # nbconvert's preprocessors are off unless enabled
+    reap_strays = Bool(False, help="kill leftover processes before each cell").tag(config=True)
+
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         guard = f"_grader_guard_{secrets.token_hex(8)}"
         imports = "; ".join(instructor_imports(nb))
@@ -96,7 +129,8 @@ class InsertGuard(Preprocessor):
             if is_test_cell(cell):
                 cell.metadata[MARK] = {"original": cell.source}
                 cell.source = prefix + cell.source
-        snapshot = new_code_cell(SNAPSHOT_CELL.format(guard=guard, names=PROTECTED_MODULES))
+        code = SNAPSHOT_CELL.format(guard=guard, names=PROTECTED_MODULES)
+        snapshot = new_code_cell(code + (REAPER_CELL if self.reap_strays else ""))
         snapshot.metadata[MARK] = {"inserted": True}
         nb.cells.insert(0, snapshot)
         return nb, resources
@@ -104,6 +138,8 @@ class InsertGuard(Preprocessor):
 
 class RemoveGuard(Preprocessor):
     """Undo `InsertGuard` after execution: drop the snapshot cell, restore the test sources."""
+
+    enabled = Bool(True)
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         nb.cells = [c for c in nb.cells if not c.metadata.get(MARK, {}).get("inserted")]

@@ -208,13 +208,14 @@ def kernel_env(home: str) -> dict[str, str]:
     return env
 
 
-def launch(spec: SandboxSpec, connection_file: str) -> None:
-    """Replace this process by the sandboxed kernel (called by Jupyter with the kernel spec)."""
+def launch(spec: SandboxSpec, connection_file: str, extra: list[str]) -> None:
+    """Replace this process by the sandboxed kernel (called by Jupyter with the kernel spec);
+    extra: the kernel arguments Jupyter appends (nbgrader keeps IPython's history in memory)."""
     if spec.uid is not None:  # the kernel's user reads its connection file and makes sockets
         os.chown(connection_file, spec.uid, spec.uid)
     die_with_parent()
     spec.limits.apply()
-    kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file]
+    kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file, *extra]
     if spec.use_bubblewrap:
         argv = [*bubblewrap_argv(spec, kernel_env("/tmp")), *kernel]
         os.execv(argv[0], argv)
@@ -231,6 +232,35 @@ def die_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, 9)
 
 
+def processes_of(uid: int) -> list[tuple[int, int]]:
+    """(start time, pid) of every process whose owner is uid, oldest first."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if entry.stat().st_uid != uid:
+                continue
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        started = int(stat.rsplit(")", 1)[1].split()[19])  # field 22: start time in ticks
+        found.append((started, int(entry.name)))
+    return sorted(found)
+
+
+def kill_processes_of(uid: int, keep_oldest: bool = False) -> int:
+    """SIGKILL the processes of a kernel's private uid (all, or all but the kernel itself,
+    which is the oldest); returns how many were killed. Never used on a shared uid."""
+    victims = processes_of(uid)[1 if keep_oldest else 0 :]
+    for _started, pid in victims:
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass
+    return len(victims)
+
+
 def prepare_dirs(spec: SandboxSpec) -> None:
     """Create the working copy, runtime and fallback HOME folders, owned by the kernel's user."""
     for path in (spec.workdir, spec.runtime_dir, str(Path(spec.workdir).parent / "home")):
@@ -240,5 +270,5 @@ def prepare_dirs(spec: SandboxSpec) -> None:
             os.chmod(path, 0o700)
 
 
-if __name__ == "__main__":  # python -I -S sandbox.py SPEC.json CONNECTION_FILE
-    launch(SandboxSpec.load(Path(sys.argv[1])), sys.argv[2])
+if __name__ == "__main__":  # python -I -S sandbox.py SPEC.json CONNECTION_FILE [KERNEL ARGS]
+    launch(SandboxSpec.load(Path(sys.argv[1])), sys.argv[2], sys.argv[3:])

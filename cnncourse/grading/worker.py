@@ -31,7 +31,7 @@ from pathlib import Path
 
 import nbformat
 from nbconvert.preprocessors import Preprocessor
-from traitlets import Integer
+from traitlets import Bool, Integer
 
 from cnncourse.grading.sandbox import (
     ResourceLimits,
@@ -201,6 +201,7 @@ def _worker_config(job: Job, course: Path, spec: SandboxSpec):
     overrides.KernelManager.transport = "ipc"
     overrides.KernelManager.ip = str(Path(spec.runtime_dir) / "kernel")
     overrides.KernelManager.connection_file = str(Path(spec.runtime_dir) / "kernel.json")
+    overrides.InsertGuard.reap_strays = job.use_bubblewrap
     overrides.Autograde.autograde_preprocessors = [
         InsertGuard,
         Execute,
@@ -305,6 +306,7 @@ class TruncateOutput(Preprocessor):
     """Keep at most max_chars characters of printed output per cell (nbgrader's LimitOutput
     counts lines, and a few very long lines would still make a notebook of many MB)."""
 
+    enabled = Bool(True)  # nbconvert's preprocessors are off unless enabled
     max_chars = Integer(100_000).tag(config=True)
 
     def preprocess_cell(self, cell, resources, index):

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import FAST, TINY, make_course
+from tiny_course import FAST, TINY, make_course
 
 from cnncourse.grading.demo import STUDENTS, run_demo, synthetic_submission
 from cnncourse.grading.driver import Course, GradingOptions

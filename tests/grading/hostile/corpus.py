@@ -154,10 +154,11 @@ for top in ("/tmp", "/work", "/root", "/home", "/srv"):
         dirs[:] = [d for d in dirs if d not in (".venv", "site-packages")]
         places += [os.path.join(root, f) for f in files]
 found = []
+secret = {HIDDEN_MARK[:9].encode()!r} + {HIDDEN_MARK[9:].encode()!r}  # not in this cell's text
 for path in places:
     try:
         with open(path, "rb") as f:
-            if {HIDDEN_MARK.encode()!r} in f.read(10**7):
+            if secret in f.read(10**7):
                 found.append(path)
     except OSError:
         pass
@@ -226,7 +227,7 @@ numpy.testing._private.utils.assert_allclose = always_pass
 np.testing.assert_array_equal = always_pass
 assert_allclose = always_pass
 checks.call_own = lambda name, function, *args, forbidden=(), **kwargs: 4
-builtins.isinstance = lambda *args: True
+builtins.all = lambda *args: True
 
 
 def conv1d(x, w):

@@ -1,0 +1,29 @@
+"""A throw-away nbgrader course holding the tiny fixture lab, and fast grading options."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from cnncourse.grading.driver import Course, GradingOptions, release_labs
+
+FIXTURES = Path(__file__).parent / "fixtures"
+TINY = "lab0_tiny"
+# Short timeouts keep the infinite loops cheap; 2 GiB of address space keeps memory bombs small.
+FAST = GradingOptions(
+    jobs=2, timeout=60, cell_timeout=5, progress=False, limits={"address_space_bytes": 2 * 2**30}
+)
+
+
+def make_course(root: Path) -> Course:
+    """A course directory holding lab0_tiny, released, with an empty SQLite gradebook."""
+    shutil.copytree(FIXTURES / "solutions" / TINY, root / "solutions" / TINY)
+    (root / "nbgrader_config.py").write_text(
+        "c = get_config()  # noqa: F821\n"
+        'c.CourseDirectory.source_directory = "solutions"\n'
+        'c.CourseDirectory.db_url = "sqlite:///gradebook.db"\n'
+    )
+    course = Course.load(root)
+    release_labs(course, [TINY])
+    return course
+
