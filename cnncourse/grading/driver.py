@@ -180,10 +180,16 @@ def grade_lab(
             "apply. Install it with: apt-get install bubblewrap",
             file=sys.stderr,
         )
-    ensure_assignment(course, lab)
     with tempfile.TemporaryDirectory(prefix="cnncourse-grading-") as scratch:
         scratch = Path(scratch)
-        template = build_template(course, lab, scratch / "template")
+        # workers start (importing nbgrader takes ~2 s) while the gradebooks are prepared
+        pool = WorkerPool(options.jobs, scratch, private_uids=mode == "bubblewrap")
+        try:
+            ensure_assignment(course, lab)
+            template = build_template(course, lab, scratch / "template")
+        except BaseException:
+            pool.close()
+            raise
         source_text = (template / "source" / lab / f"{lab}.ipynb").read_text()
         limits = ResourceLimits.for_source(source_text, **options.limits)
         jobs = [
@@ -200,15 +206,16 @@ def grade_lab(
             )
             for index, student in enumerate(students)
         ]
-        results = run_jobs(jobs, options, course, log_dir=scratch)
+        results = run_jobs(jobs, options, course, pool)
     write_summary(course, lab, results)
     return results
 
 
-def run_jobs(jobs: list[Job], options: GradingOptions, course: Course, log_dir: Path):
-    """Grade the jobs on a pool of workers; record each result as it arrives (one writer)."""
+def run_jobs(jobs: list[Job], options: GradingOptions, course: Course, pool: WorkerPool):
+    """Grade the jobs on the pool's workers; record each result as it arrives (one writer).
+
+    Closes the pool."""
     results = []
-    pool = WorkerPool(options.jobs, log_dir, drop_privileges=jobs and jobs[0].use_bubblewrap)
     try:
         with ThreadPoolExecutor(options.jobs) as executor:
             futures = [executor.submit(pool.run, job, options.timeout) for job in jobs]
@@ -308,13 +315,15 @@ class WorkerProcess:
 class WorkerPool:
     """Workers handed out to the driver's threads; each kernel user id belongs to one worker."""
 
-    def __init__(self, size: int, log_dir: Path, drop_privileges: bool) -> None:
+    def __init__(self, size: int, log_dir: Path, private_uids: bool) -> None:
         base = UID_BASE + (os.getpid() % 10_000) * 16
-        private_uid = drop_privileges and os.geteuid() == 0
+        private_uids = private_uids and os.geteuid() == 0  # only root can hand out user ids
         self.idle = [
-            WorkerProcess(slot, log_dir, base + slot % 16 if private_uid else None)
+            WorkerProcess(slot, log_dir, base + slot % 16 if private_uids else None)
             for slot in range(size)
         ]
+        for worker in self.idle:
+            worker.start()
         self.lock = threading.Lock()
         self.all = list(self.idle)
 

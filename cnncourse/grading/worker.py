@@ -328,6 +328,7 @@ def main() -> None:
     warnings.simplefilter("ignore")  # SQLAlchemy's warnings about nbgrader's sessions
     _hard = resource.getrlimit(resource.RLIMIT_AS)[1]
     resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY, _hard))  # soft: kernels may go higher
+    import nbgrader.apps.api  # noqa: F401  (the slow import, done before the first job arrives)
     # The protocol owns the original stdout; anything else printed goes to stderr (the log).
     results_out = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
