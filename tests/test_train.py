@@ -64,11 +64,82 @@ def test_fit_images_to_refuses_to_crop_or_change_channels():
 
 
 @pytest.mark.parametrize(
-    ("field", "value"), [("epochs", 0), ("batch_size", -1), ("data_source", "web")]
+    ("field", "value"),
+    [("epochs", 0), ("batch_size", -1), ("data_source", "web"), ("schedule", "linear")],
 )
 def test_train_config_rejects_bad_values(field, value):
     with pytest.raises(ValueError, match=repr(value)):
         train.TrainConfig(**{field: value})
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("max_shift", -1), ("max_rotation", 180), ("max_zoom", 1.5)]
+)
+def test_augmentation_rejects_bad_amounts(field, value):
+    with pytest.raises(ValueError, match=f"{field}.*{value!r}"):
+        train.Augmentation(**{field: value})
+
+
+@pytest.mark.parametrize(
+    ("n", "fraction", "n_fit"), [(10, 0.1, 9), (10, 0.25, 8), (7, 0.0, 7), (5, 0.5, 3)]
+)
+def test_split_validation_holds_out_the_last_fraction(n, fraction, n_fit):
+    x, y = np.arange(n).reshape(n, 1, 1, 1), np.arange(n) * 10
+    x_fit, y_fit, x_val, y_val = train.split_validation(x, y, fraction)
+    assert x_fit.ravel().tolist() == list(range(n_fit))
+    assert x_val.ravel().tolist() == list(range(n_fit, n))
+    np.testing.assert_array_equal(np.concatenate([y_fit, y_val]), y)
+
+
+@pytest.mark.keras
+def test_cosine_schedule_falls_from_the_peak_to_zero_over_the_run():
+    config = train.TrainConfig(epochs=4, learning_rate=0.01)
+    schedule = train.learning_rate_schedule(config, steps_per_epoch=25)
+    steps = [0, 50, 100]  # start, middle, end of 4 x 25 steps
+    rates = [float(keras.ops.convert_to_numpy(schedule(step))) for step in steps]
+    np.testing.assert_allclose(rates, [0.01, 0.005, 0.0], atol=1e-7)
+    constant = train.TrainConfig(learning_rate=0.01, schedule="constant")
+    assert train.learning_rate_schedule(constant, steps_per_epoch=25) == 0.01
+
+
+def centre_of_mass(images: np.ndarray) -> np.ndarray:
+    """(N, H, W, 1) -> (N, 2): row and column of each image's centre of mass."""
+    N, H, W, _ = images.shape
+    mass = images[..., 0].sum(axis=(1, 2))
+    rows = (images[..., 0].sum(axis=2) * np.arange(H)).sum(axis=1) / mass
+    cols = (images[..., 0].sum(axis=1) * np.arange(W)).sum(axis=1) / mass
+    return np.stack([rows, cols], axis=1)
+
+
+@pytest.mark.keras
+def test_training_batches_shift_each_digit_by_at_most_max_shift(small_mnist):
+    x = train.fit_images_to(small_mnist.x_train[:256], train.MNIST_INPUT_SHAPE)
+    index = np.arange(len(x))  # carried as the label, to find each batch image's original
+    shifts_only = train.Augmentation(max_shift=2, max_rotation=0, max_zoom=0)
+    config = train.TrainConfig(batch_size=256, augmentation=shifts_only)
+    images, labels = next(iter(train.training_batches(x, index, config)))
+    images, labels = np.asarray(images), np.asarray(labels)
+    moved = centre_of_mass(images) - centre_of_mass(x[labels])  # (N, 2) pixels
+    assert np.abs(moved).max() <= 2 + 1e-3
+    assert np.mean(np.abs(moved).max(axis=1) > 0.5) > 0.5  # most digits really moved
+    plain = train.TrainConfig(batch_size=256, augmentation=None)
+    images, labels = next(iter(train.training_batches(x, index, plain)))
+    np.testing.assert_array_equal(np.asarray(images), x[np.asarray(labels)])
+
+
+@pytest.mark.keras
+def test_same_seed_same_distorted_batches_and_new_ones_each_epoch(small_mnist):
+    x = train.fit_images_to(small_mnist.x_train[:64], train.MNIST_INPUT_SHAPE)
+    config = train.TrainConfig(batch_size=64)
+
+    def two_epochs():
+        batches = train.training_batches(x, small_mnist.y_train[:64], config)
+        return [np.asarray(next(iter(batches))[0]) for _ in range(2)]
+
+    first, second = two_epochs(), two_epochs()
+    np.testing.assert_array_equal(first[0], second[0])
+    np.testing.assert_array_equal(first[1], second[1])
+    assert not np.allclose(first[0], first[1])  # epoch 2 sees other distortions
 
 
 def test_unknown_model_is_rejected_by_name():
@@ -96,6 +167,18 @@ def test_same_seed_same_training_curve(small_mnist):
     np.testing.assert_allclose(first.history["loss"], second.history["loss"], rtol=1e-5)
     other = short_run(small_mnist, seed=6)
     assert other.history["loss"] != first.history["loss"]
+
+
+@pytest.mark.keras
+def test_trained_model_has_no_random_layers_and_predicts_deterministically(small_mnist):
+    """Augmentation acts on training batches only: inference sees each digit as it is."""
+    result = short_run(small_mnist, seed=5)
+    model = result.model
+    assert not any(type(layer).__name__.startswith("Random") for layer in model.layers)
+    x = train.fit_images_to(small_mnist.x_test[:64], model.input_shape)
+    first, second = model.predict(x, verbose=0), model.predict(x, verbose=0)
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_allclose(np.asarray(model(x, training=False)), first, atol=1e-6)
 
 
 @pytest.mark.keras
@@ -143,3 +226,15 @@ def test_train_command_runs_offline(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "Training lenet5 on" in printed and "test accuracy" in printed
     assert (out / "model.keras").exists() and (out / "history.json").exists()
+    config = json.loads((out / "history.json").read_text())["config"]
+    assert config["schedule"] == "cosine" and config["augmentation"]["max_shift"] == 2
+
+
+def test_train_command_flags_turn_the_recipe_off(monkeypatch):
+    seen = []
+    monkeypatch.setattr(train, "run_training", seen.append)
+    argv = ["train", "lenet5", "--no-augmentation", "--schedule", "constant"]
+    assert cli.main(argv) == 0
+    assert (seen[0].augmentation, seen[0].schedule) == (None, "constant")
+    assert cli.main(["train", "lenet5"]) == 0
+    assert seen[1].augmentation == train.Augmentation() and seen[1].schedule == "cosine"
