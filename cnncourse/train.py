@@ -1,17 +1,17 @@
 """Train a model of the zoo on MNIST, on a GPU when there is one, and the `cnncourse train` command.
 
-    cnncourse train lenet5 --epochs 10          # full MNIST online, the shipped sample offline
+    cnncourse train lenet5                      # full MNIST online, the shipped sample offline
+    cnncourse train lenet5 --epochs 1           # a quick look (seconds on a CPU offline)
 
 The same code runs on a CPU and on a GPU, under KERAS_BACKEND=tensorflow (the default) or jax.
 On a GPU it trains in mixed precision (float16 compute, float32 weights; the models' softmax
-outputs stay float32) and with XLA-compiled steps.
-
-The default recipe: random shifts, rotations and zooms of the training digits (`Augmentation`),
-redrawn every epoch and never applied at inference, and Adam whose step follows a cosine from
-`learning_rate` down to zero over the whole run. It fixes the seeds, shows Keras progress bars,
+outputs stay float32) and with XLA-compiled steps. It fixes the seeds, shows Keras progress bars,
 prints the device, the test accuracy and the time per epoch, and saves the history (JSON) and
 the trained model (.keras) under runs/<model>/ unless told otherwise.
-"""
+
+The default recipe (TrainConfig): 20 epochs; random shifts, rotations and zooms of the training
+digits (`Augmentation`), redrawn every epoch and never applied at inference; Adam whose step
+follows a cosine from `learning_rate` down to zero over the whole run."""
 
 from __future__ import annotations
 
@@ -244,6 +244,20 @@ def split_validation(x: np.ndarray, y: np.ndarray, fraction: float) -> tuple[np.
     return x[:n_fit], y[:n_fit], x[n_fit:], y[n_fit:]
 
 
+def _keep_tensorflow_off_the_gpu() -> None:
+    """Under JAX or PyTorch, tf.data only feeds batches: hide the GPUs from TensorFlow, which
+    would otherwise reserve most of their memory for itself (the Keras guides do the same)."""
+    import keras
+    import tensorflow as tf
+
+    if keras.backend.backend() == "tensorflow":
+        return
+    try:
+        tf.config.set_visible_devices([], "GPU")
+    except RuntimeError:  # TensorFlow already running: hidden by an earlier call, or in use
+        pass
+
+
 def training_batches(x: np.ndarray, y: np.ndarray, config: TrainConfig):
     """A tf.data pipeline of shuffled (and, if configured, distorted) batches of x (N, H, W, C).
 
@@ -255,6 +269,7 @@ def training_batches(x: np.ndarray, y: np.ndarray, config: TrainConfig):
     """
     import tensorflow as tf
 
+    _keep_tensorflow_off_the_gpu()
     N, H, W, C = x.shape
     batches = (
         tf.data.Dataset.from_tensor_slices((x, y))

@@ -161,19 +161,25 @@ def short_run(data: Dataset, seed: int) -> train.TrainResult:
     return train.train_model(model, data, config, CPU)
 
 
+@pytest.fixture(scope="module")
+def short_run_seed_5(small_mnist) -> train.TrainResult:
+    return short_run(small_mnist, seed=5)
+
+
 @pytest.mark.keras
-def test_same_seed_same_training_curve(small_mnist):
-    first, second = short_run(small_mnist, seed=5), short_run(small_mnist, seed=5)
+def test_same_seed_same_training_curve(small_mnist, short_run_seed_5):
+    first, second = short_run_seed_5, short_run(small_mnist, seed=5)
     np.testing.assert_allclose(first.history["loss"], second.history["loss"], rtol=1e-5)
     other = short_run(small_mnist, seed=6)
     assert other.history["loss"] != first.history["loss"]
 
 
 @pytest.mark.keras
-def test_trained_model_has_no_random_layers_and_predicts_deterministically(small_mnist):
+def test_trained_model_has_no_random_layers_and_predicts_deterministically(
+    small_mnist, short_run_seed_5
+):
     """Augmentation acts on training batches only: inference sees each digit as it is."""
-    result = short_run(small_mnist, seed=5)
-    model = result.model
+    model = short_run_seed_5.model
     assert not any(type(layer).__name__.startswith("Random") for layer in model.layers)
     x = train.fit_images_to(small_mnist.x_test[:64], model.input_shape)
     first, second = model.predict(x, verbose=0), model.predict(x, verbose=0)
