@@ -96,7 +96,7 @@ def raw_file_case(name: str, content: bytes, reason: str) -> Case:
 MEMORY_BOMB = """\
 hog = []
 while True:
-    hog.append(b"x" * 2**26)  # 64 MiB a step, touched, until something stops it
+    hog.append(bytearray(2**28))  # 256 MiB a step until something stops it
 """
 OUTPUT_FLOOD = """\
 for _ in range(3000):
