@@ -259,7 +259,8 @@ def _failure(log: str) -> tuple[str, list[str]]:
     if "DeadKernelError" in log or "Kernel died" in log or "kernel died" in log:
         return "crashed", ["the kernel died (exit, crash or memory limit); no tests could run"]
     if "UnresponsiveKernelError" in log or "timed out" in log.lower():
-        return "crashed", ["the kernel stopped responding"]
+        return "timeout", ["the kernel stopped responding (a cell ignored the interrupt sent at "
+                           "the cell time limit, or the notebook broke the kernel)"]
     lines = [line for line in log.splitlines() if line.startswith("[ERROR]")]
     detail = lines[0][len("[ERROR] ") :] if lines else "see the worker log"
     return "grader error", [f"nbgrader failed: {detail[:MAX_REASON]}"]

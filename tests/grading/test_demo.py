@@ -8,11 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 from tiny_course import FAST, TINY, make_course
 
 from cnncourse.grading.demo import STUDENTS, run_demo, synthetic_submission
-from cnncourse.grading.driver import Course, GradingOptions
+from cnncourse.grading.driver import Course, GradingOptions, grade_lab
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
@@ -119,3 +120,32 @@ def test_lab1_demo(tmp_path):
     assert results["crashes"].status == "crashed" and results["crashes"].score == 0
     assert results["infinite_loop"].status == "timeout"
     assert any("flip" in reason for reason in results["flipped_kernel"].reasons)
+
+
+def test_a_submission_past_its_timeout_is_stopped_and_the_batch_goes_on(tmp_path):
+    """The driver kills a worker at the submission's wall-clock limit and starts a new one."""
+    from hostile.corpus import STUBBORN_LOOP, save, with_extra_cell
+
+    course = make_course(tmp_path / "course")
+    source = nbformat.read(course.source / TINY / f"{TINY}.ipynb", as_version=4)
+    release = nbformat.read(course.release / TINY / f"{TINY}.ipynb", as_version=4)
+    correct = synthetic_submission(source, release, "correct")
+    save(course.submitted / "a_stubborn" / TINY, with_extra_cell(correct, STUBBORN_LOOP))
+    save(course.submitted / "b_correct" / TINY, correct)
+    options = GradingOptions(jobs=1, timeout=12, cell_timeout=5, progress=False)
+    stubborn, honest = grade_lab(course, TINY, options=options)
+    assert (stubborn.status, stubborn.score) == ("timeout", 0)
+    assert stubborn.reasons == ["stopped after 12 s"]
+    assert (honest.status, honest.score) == ("ok", 3)
+
+
+def test_without_the_sandbox_grading_still_works_and_says_so(tiny_course, capsys):
+    folder = tiny_course.submitted / "unsandboxed" / TINY
+    source = nbformat.read(tiny_course.source / TINY / f"{TINY}.ipynb", as_version=4)
+    release = nbformat.read(tiny_course.release / TINY / f"{TINY}.ipynb", as_version=4)
+    folder.mkdir(parents=True)
+    nbformat.write(synthetic_submission(source, release, "correct"), folder / f"{TINY}.ipynb")
+    options = GradingOptions(jobs=1, timeout=60, cell_timeout=5, progress=False, sandbox=False)
+    (result,) = grade_lab(tiny_course, TINY, students=["unsandboxed"], options=options)
+    assert (result.status, result.score) == ("ok", 3)
+    assert "the sandbox is OFF" in capsys.readouterr().err

@@ -93,6 +93,14 @@ def raw_file_case(name: str, content: bytes, reason: str) -> Case:
 
 
 # ------------------------------------------------------------------- process-level attacks
+STUBBORN_LOOP = """\
+while True:
+    try:
+        while True:
+            pass
+    except KeyboardInterrupt:
+        pass  # swallows the interrupt nbgrader sends at the cell time limit
+"""
 MEMORY_BOMB = """\
 hog = []
 while True:
@@ -276,6 +284,7 @@ def cases(kit: Kit) -> list[Case]:
     sub = lambda gid, code: lambda f, k: save(f, with_solution(k.correct, gid, code))  # noqa: E731
     return [
         Case("infinite_loop", 2.0, "timeout", "time limit", sub("output_size", LOOP_IN_FUNCTION)),
+        extra_cell_case("stubborn_loop", STUBBORN_LOOP, 0.0, "timeout", "stopped responding"),
         extra_cell_case("sys_exit", "import sys\nsys.exit('bye')", MAX, "ok", "SystemExit"),
         extra_cell_case("os_exit", "import os\nos._exit(3)", 0.0, "crashed", "kernel died"),
         extra_cell_case("segfault", "import ctypes\nctypes.string_at(0)", 0.0, "crashed", "died"),
