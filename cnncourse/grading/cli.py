@@ -49,10 +49,18 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     demo.set_defaults(func=run_demo)
 
 
-def add_grading_options(parser: argparse.ArgumentParser, timeout=300, cell_timeout=60) -> None:
+def add_grading_options(
+    parser: argparse.ArgumentParser, timeout: float | None = None, cell_timeout: int | None = None
+) -> None:
     parser.add_argument("--jobs", "-j", type=int, default=2, help="parallel workers (default 2)")
-    parser.add_argument("--timeout", type=float, default=timeout, help="seconds per submission")
-    parser.add_argument("--cell-timeout", type=int, default=cell_timeout, help="seconds per cell")
+    parser.add_argument(
+        "--timeout", type=float, default=timeout,
+        help="seconds per submission (default: twice the cell timeout plus 60)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--cell-timeout", type=int, default=cell_timeout,
+        help="seconds per cell (default: Execute.timeout of nbgrader_config.py)",
+    )  # fmt: skip
     parser.add_argument("--no-sandbox", action="store_true", help="resource limits only")
 
 

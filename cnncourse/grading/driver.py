@@ -116,10 +116,12 @@ class GradingOptions:
 
     # Parallel workers: one per core of the 2-core machines the course was measured on.
     jobs: int = 2
-    # Wall-clock seconds for one submission (kernel start, every cell, recording).
-    timeout: float = 300.0
+    # Wall-clock seconds for one submission (kernel start, every cell, recording);
+    # None: twice the cell timeout plus a minute, so one slow cell never costs the submission.
+    timeout: float | None = None
     # Seconds for one cell before nbgrader interrupts it; the other cells still get graded.
-    cell_timeout: int = 60
+    # None: the course's Execute.timeout (lab 4 trains for about a minute in one cell).
+    cell_timeout: int | None = None
     # None: bubblewrap when installed; False: never (resource limits only).
     sandbox: bool | None = None
     # Overrides of ResourceLimits fields (e.g. {"address_space_bytes": 8 * 2**30}).
@@ -129,11 +131,22 @@ class GradingOptions:
     def __post_init__(self) -> None:
         if self.jobs < 1:
             raise ValueError(f"jobs must be >= 1, got {self.jobs}")
-        if self.timeout <= 0 or self.cell_timeout <= 0:
+        if (self.timeout is not None and self.timeout <= 0) or (
+            self.cell_timeout is not None and self.cell_timeout <= 0
+        ):
             raise ValueError(
                 f"timeouts must be > 0, got timeout={self.timeout}, "
                 f"cell_timeout={self.cell_timeout}"
             )
+
+
+def resolved_timeouts(course: Course, options: GradingOptions) -> tuple[float, int]:
+    """(seconds per submission, seconds per cell), filling in the defaults described above."""
+    cell = options.cell_timeout
+    if cell is None:
+        config = load_config(course.config_file) if course.config_file else {}
+        cell = int(config.get("Execute", {}).get("timeout", 30) or 30)  # nbgrader's default
+    return (options.timeout or 2 * cell + 60), cell
 
 
 def sandbox_mode(options: GradingOptions) -> str:
@@ -191,6 +204,7 @@ def grade_lab(
             pool.close()
             raise
         source_text = (template / "source" / lab / f"{lab}.ipynb").read_text()
+        timeout, cell_timeout = resolved_timeouts(course, options)
         limits = ResourceLimits.for_source(source_text, **options.limits)
         jobs = [
             Job(
@@ -200,26 +214,28 @@ def grade_lab(
                 template=str(template),
                 job_dir=str(scratch / "jobs" / f"{index:04d}"),
                 config_file=str(course.config_file) if course.config_file else None,
-                cell_timeout=options.cell_timeout,
+                cell_timeout=cell_timeout,
                 limits=asdict(limits),
                 use_bubblewrap=mode == "bubblewrap",
             )
             for index, student in enumerate(students)
         ]
-        results = run_jobs(jobs, options, course, pool)
+        results = run_jobs(jobs, timeout, options.progress, course, pool)
     write_summary(course, lab, results)
     return results
 
 
-def run_jobs(jobs: list[Job], options: GradingOptions, course: Course, pool: WorkerPool):
+def run_jobs(
+    jobs: list[Job], timeout: float, show_progress: bool, course: Course, pool: WorkerPool
+) -> list[Result]:
     """Grade the jobs on the pool's workers; record each result as it arrives (one writer).
 
     Closes the pool."""
     results = []
     try:
-        with ThreadPoolExecutor(options.jobs) as executor:
-            futures = [executor.submit(pool.run, job, options.timeout) for job in jobs]
-            for future in progress(as_completed(futures), len(futures), options.progress):
+        with ThreadPoolExecutor(len(pool.all)) as executor:
+            futures = [executor.submit(pool.run, job, timeout) for job in jobs]
+            for future in progress(as_completed(futures), len(futures), show_progress):
                 result, job = future.result()
                 record(course, job.lab, result)
                 shutil.rmtree(job.job_dir, ignore_errors=True)

@@ -7,6 +7,8 @@ nbgrader runs a student's notebook with the rights of whoever grades it. The gra
 
 * the **worker** is our code (nbgrader's autograde in a private temporary course directory). It
   reads the private gradebook, which holds the hidden tests, and writes the autograded notebook.
+  It runs with the instructor's rights, outside the sandbox; of the submission it only parses
+  the notebook's JSON (`cnncourse.grading.validation`) and copies plain files (never links).
 * the **kernel** runs the student's code, and also the hidden tests, because nbgrader executes
   the tests in the same kernel. Only the kernel is sandboxed; it is started by the kernel spec
   that `kernel_spec()` writes, through this file's `launch` entry point.
@@ -25,7 +27,12 @@ With bubblewrap (`/usr/bin/bwrap`) the kernel:
   with `setpriv`), so the process limit counts the kernel's processes only.
 
 Resource limits (`ResourceLimits`) apply with or without bubblewrap: address space (memory
-bombs), CPU seconds, processes (fork bombs), size of a written file, open files.
+bombs), CPU seconds, processes (fork bombs), size of a written file, open files. Inside the
+sandbox the kernel also kills, before each cell, the processes earlier cells left behind
+(`cnncourse.grading.guard`), so a fork bomb costs the cell that set it off, not the rest.
+Printed output is cut at 100,000 characters a cell, and a worker's own memory is capped, so an
+output flood cannot exhaust the instructor's machine. The driver stops a submission past its
+wall-clock timeout by killing its worker, which takes the sandbox down with it.
 
 Not covered: the hidden tests are executed inside the student's kernel, so code that inspects its
 own process (stack frames, IPython's input history) can read them while they run; the driver's
@@ -93,12 +100,15 @@ class ResourceLimits:
     def replaced(self, **overrides: int) -> ResourceLimits:
         return ResourceLimits(**{**asdict(self), **overrides})
 
-    def apply(self) -> None:
-        """Set these limits on the calling process (children inherit them)."""
+    def apply(self, tasks_already_running: int = 0) -> None:
+        """Set these limits on the calling process (children inherit them).
+
+        RLIMIT_NPROC counts every task of the user: when the kernel shares the instructor's
+        user id, the tasks already running are added so the limit means "this many more"."""
         pairs = (
             (resource.RLIMIT_AS, self.address_space_bytes),
             (resource.RLIMIT_CPU, self.cpu_seconds),
-            (resource.RLIMIT_NPROC, self.processes),
+            (resource.RLIMIT_NPROC, self.processes + tasks_already_running),
             (resource.RLIMIT_FSIZE, self.file_size_bytes),
             (resource.RLIMIT_NOFILE, self.open_files),
         )
@@ -214,7 +224,7 @@ def launch(spec: SandboxSpec, connection_file: str, extra: list[str]) -> None:
     if spec.uid is not None:  # the kernel's user reads its connection file and makes sockets
         os.chown(connection_file, spec.uid, spec.uid)
     die_with_parent()
-    spec.limits.apply()
+    spec.limits.apply(0 if spec.uid is not None else tasks_of(os.getuid()))
     kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file, *extra]
     if spec.use_bubblewrap:
         argv = [*bubblewrap_argv(spec, kernel_env("/tmp")), *kernel]
@@ -247,6 +257,18 @@ def processes_of(uid: int) -> list[tuple[int, int]]:
         started = int(stat.rsplit(")", 1)[1].split()[19])  # field 22: start time in ticks
         found.append((started, int(entry.name)))
     return sorted(found)
+
+
+def tasks_of(uid: int) -> int:
+    """Tasks (threads included, as RLIMIT_NPROC counts them) of the processes of uid."""
+    total = 0
+    for _started, pid in processes_of(uid):
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        total += int(status.split("Threads:", 1)[1].split()[0])
+    return total
 
 
 def kill_processes_of(uid: int, keep_oldest: bool = False) -> int:
