@@ -205,7 +205,10 @@ def grade_lab(
             raise
         source_text = (template / "source" / lab / f"{lab}.ipynb").read_text()
         timeout, cell_timeout = resolved_timeouts(course, options)
-        limits = ResourceLimits.for_source(source_text, **options.limits)
+        # CPU seconds: a safety net behind the wall-clock timeouts, never in front of them
+        cpu = {"cpu_seconds": int(timeout) + 60}
+        limits = ResourceLimits.for_source(source_text, **{**cpu, **options.limits})
+
         jobs = [
             Job(
                 lab=lab,
