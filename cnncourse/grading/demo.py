@@ -171,7 +171,6 @@ def make_demo_course(course: Course, lab: str, root: Path) -> Course:
     lines += [
         f"c.CourseDirectory.root = {str(root)!r}",
         f"c.CourseDirectory.db_url = {'sqlite:///' + str(root / 'gradebook.db')!r}",
-        f"c.CourseDirectory.db_assignments = [{{'name': {lab!r}}}]",
     ]
     (root / "nbgrader_config.py").write_text("\n".join(lines) + "\n")
     demo = Course.load(root)

@@ -64,10 +64,7 @@ class Course:
         coursedir = CourseDirectory(config=config) if config else CourseDirectory()
         coursedir.root = str(root)
         folder = lambda name: root / getattr(coursedir, f"{name}_directory")  # noqa: E731
-        listed = config.CourseDirectory.get("db_assignments", []) if config else []
-        labs = tuple(a["name"] for a in listed) or tuple(
-            sorted(p.name for p in folder("source").iterdir() if p.is_dir())
-        )
+        labs = tuple(sorted(p.name for p in folder("source").iterdir() if p.is_dir()))
         return cls(
             root,
             config_file if config else None,
