@@ -5,7 +5,7 @@ kernel, off-by-one padding, six of each) in two copies of one course, in this on
 agree on every grade. Prints submissions per minute and the ratio. Target on a 2-core machine:
 the driver (2 workers) at least 1.7x plain nbgrader.
 
-    python benchmarks/bench_grading.py [--lab lab1_convolution] [--count 30] [--jobs 2]
+    python benchmarks/bench_grading.py [--lab lab1_convolution] [--count 30] [--jobs N]
 """
 
 from __future__ import annotations
@@ -21,7 +21,13 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from cnncourse.grading.demo import make_demo_course, synthetic_submission  # noqa: E402
-from cnncourse.grading.driver import Course, GradingOptions, grade_lab, sandbox_mode  # noqa: E402
+from cnncourse.grading.driver import (  # noqa: E402
+    DEFAULT_JOBS,
+    Course,
+    GradingOptions,
+    grade_lab,
+    sandbox_mode,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 KINDS = ("correct", "blank", "partly_right", "flipped_kernel", "off_by_one_padding")
@@ -82,7 +88,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lab", default="lab1_convolution")
     parser.add_argument("--count", type=int, default=30)
-    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as scratch:
         repo = Course.load(REPO)
@@ -101,7 +107,7 @@ def main() -> None:
           f"submissions/min")
     print(f"  speed-up: {plain_s / driver_s:.2f}x, identical grades for all {n} submissions")
     print(f"  the machine ran {args.jobs} CPU-bound processes at {capacity:.2f}x the work of one "
-          f"during this run (2.0 on {args.jobs} idle cores)")
+          f"during this run ({min(args.jobs, os.cpu_count() or 1)}.0 when idle)")
 
 
 if __name__ == "__main__":

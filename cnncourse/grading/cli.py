@@ -52,7 +52,10 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
 def add_grading_options(
     parser: argparse.ArgumentParser, timeout: float | None = None, cell_timeout: int | None = None
 ) -> None:
-    parser.add_argument("--jobs", "-j", type=int, default=2, help="parallel workers (default 2)")
+    parser.add_argument(
+        "--jobs", "-j", type=int, default=None,
+        help="parallel workers (default: one more than the cores)",
+    )
     parser.add_argument(
         "--timeout", type=float, default=timeout,
         help="seconds per submission (default: twice the cell timeout plus 60)",
@@ -65,10 +68,10 @@ def add_grading_options(
 
 
 def grading_options(args: argparse.Namespace):
-    from cnncourse.grading.driver import GradingOptions
+    from cnncourse.grading.driver import DEFAULT_JOBS, GradingOptions
 
     return GradingOptions(
-        jobs=args.jobs,
+        jobs=DEFAULT_JOBS if args.jobs is None else args.jobs,
         timeout=args.timeout,
         cell_timeout=args.cell_timeout,
         sandbox=False if args.no_sandbox else None,
