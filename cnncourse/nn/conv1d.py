@@ -17,7 +17,7 @@ import numpy as np
 
 from cnncourse.arithmetic import padding_amounts
 from cnncourse.nn.conv2d import conv2d_backward, conv2d_forward
-from cnncourse.nn.validation import as_float_array, as_pair, check_kernel_fits
+from cnncourse.nn.validation import as_float_array, as_int, check_kernel_fits
 
 
 def conv1d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *,
@@ -32,7 +32,7 @@ def conv1d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *,
     w = as_float_array("w", w, "(K, C, F)")
     _, L, _ = x.shape
     K, _, _ = w.shape
-    (stride, _), (dilation, _) = as_pair("stride", stride), as_pair("dilation", dilation)
+    stride, dilation = as_int("stride", stride), as_int("dilation", dilation)
     pads = padding_amounts(L, K, stride=stride, padding=padding, dilation=dilation)
     check_kernel_fits((L,), (K,), (pads,), (dilation,), padding)
     out, cache = conv2d_forward(

@@ -22,6 +22,7 @@ from cnncourse.nn.im2col import _col2im, _im2col, pad_spatial
 from cnncourse.nn.validation import (
     ConvGeometry,
     as_float_array,
+    check_dout,
     check_weights,
     conv_geometry,
 )
@@ -73,8 +74,9 @@ def conv2d_backward_loops(dout: np.ndarray, cache: Any) -> tuple[np.ndarray, ...
     (times w), to w (times the window) and to b (once).
     """
     x, w, g = cache
-    KH, KW, _, _ = w.shape
+    KH, KW, _, F = w.shape
     (sh, sw), (dh, dw), (Ho, Wo) = g.stride, g.dilation, g.out
+    dout = check_dout(dout, (x.shape[0], Ho, Wo, F))
     (top, _), (left, _) = g.pads
     xp = pad_spatial(x, g.pads)
     dxp = np.zeros_like(xp)
@@ -141,6 +143,7 @@ def conv2d_backward(dout: np.ndarray, cache: Any) -> tuple[np.ndarray, ...]:
     x, w, g = cache
     N, H, W, C = x.shape
     KH, KW, _, F = w.shape
+    dout = check_dout(dout, (N, *g.out, F))
     d = dout.astype(x.dtype, copy=False).reshape(N, -1, F)  # (N, Ho*Wo, F)
     w_rows = w.reshape(KH * KW * C, F)
     dw_rows = np.zeros_like(w_rows)

@@ -28,6 +28,7 @@ from cnncourse.nn.validation import (
     as_float_array,
     as_pair,
     axis_paddings,
+    check_dout,
     check_weights,
     conv_geometry,
 )
@@ -98,7 +99,7 @@ def conv_transpose2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None 
     cols = x.reshape(N * H * W, C) @ w.reshape(KH * KW * F, C).T  # (N*H*W, KH*KW*F)
     out = _col2im(cols, (N, Ho, Wo, F), g)  # each pixel scatters a scaled kernel; overlaps add
     out += b
-    return out, (x, w, g)
+    return out, (x, w, g, out.shape)
 
 
 def conv_transpose2d_backward(dout: np.ndarray, cache: Any) -> tuple[np.ndarray, ...]:
@@ -108,10 +109,10 @@ def conv_transpose2d_backward(dout: np.ndarray, cache: Any) -> tuple[np.ndarray,
     dcols = im2col(dout); dx = dcols @ w_rows (a plain convolution of dout with w);
     dw_rows = dcols^T @ x_rows; db = sum of dout over every output pixel.
     """
-    x, w, g = cache
+    x, w, g, out_shape = cache
     N, H, W, C = x.shape
     KH, KW, F, _ = w.shape
-    dout = dout.astype(x.dtype, copy=False)
+    dout = check_dout(dout, out_shape).astype(x.dtype, copy=False)
     dcols = _im2col(dout, g)  # (N*H*W, KH*KW*F)
     w_rows = w.reshape(KH * KW * F, C)
     dx = (dcols @ w_rows).reshape(N, H, W, C)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from cnncourse.nn.validation import as_float_array, check_weights
+from cnncourse.nn.validation import as_float_array, check_dout, check_weights
 
 
 def dense_forward(x: np.ndarray, w: np.ndarray,
@@ -29,7 +29,7 @@ def dense_backward(dout: np.ndarray, cache: Any) -> tuple[np.ndarray, np.ndarray
     out = x @ w + b:  dx = dout @ w^T,  dw = x^T @ dout,  db = sum of dout over the batch.
     """
     x, w = cache
-    dout = dout.astype(x.dtype, copy=False)
+    dout = check_dout(dout, (x.shape[0], w.shape[1])).astype(x.dtype, copy=False)
     return dout @ w.T, x.T @ dout, dout.sum(axis=0)
 
 

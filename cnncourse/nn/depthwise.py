@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from cnncourse.nn.im2col import _col2im, _im2col
-from cnncourse.nn.validation import as_float_array, check_weights, conv_geometry
+from cnncourse.nn.validation import as_float_array, check_dout, check_weights, conv_geometry
 
 
 def depthwise_conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *,
@@ -49,6 +49,7 @@ def depthwise_conv2d_backward(dout: np.ndarray, cache: Any) -> tuple[np.ndarray,
     """
     x_shape, cols, w, g = cache
     KH, KW, C, M = w.shape
+    dout = check_dout(dout, (x_shape[0], *g.out, C * M))
     d = dout.astype(w.dtype, copy=False).reshape(-1, C, M)  # (P, C, M)
     w_taps = w.reshape(KH * KW, C, M)
     dw = np.einsum("ptc,pcm->tcm", cols, d).reshape(KH, KW, C, M)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from cnncourse.nn.validation import ConvGeometry, conv_geometry
+from cnncourse.nn.validation import ConvGeometry, check_rank, conv_geometry
 
 
 def pad_spatial(x: np.ndarray, pads: tuple[tuple[int, int], tuple[int, int]],
@@ -48,6 +48,8 @@ def im2col(x: np.ndarray, kh: int, kw: int, *, stride: object = 1, padding: obje
 
     The layout is in the module docstring; padding and stride mean what they mean in conv2d.
     """
+    x = np.asarray(x)
+    check_rank("x", x, "(N, H, W, C)")
     _, H, W, _ = x.shape
     geometry = conv_geometry((H, W), (kh, kw), stride=stride, padding=padding, dilation=dilation)
     return _im2col(x, geometry)
@@ -67,8 +69,17 @@ def col2im(cols: np.ndarray, x_shape: tuple[int, int, int, int], kh: int, kw: in
     Pixels covered by several windows receive the sum of their entries; for any arrays x and
     cols, sum(im2col(x) * cols) == sum(x * col2im(cols)).
     """
-    _, H, W, _ = x_shape
+    if len(x_shape) != 4:
+        raise ValueError(f"x_shape must be 4 sizes (N, H, W, C), got {tuple(x_shape)}")
+    N, H, W, C = x_shape
     geometry = conv_geometry((H, W), (kh, kw), stride=stride, padding=padding, dilation=dilation)
+    Ho, Wo = geometry.out
+    cols = np.asarray(cols)
+    if cols.shape != (N * Ho * Wo, kh * kw * C):
+        raise ValueError(
+            f"cols must have shape (N*Ho*Wo, KH*KW*C) = {(N * Ho * Wo, kh * kw * C)} for "
+            f"x_shape {tuple(x_shape)}, got shape {cols.shape}"
+        )
     return _col2im(cols, x_shape, geometry)
 
 

@@ -23,6 +23,7 @@ from cnncourse.nn.validation import (
     ConvGeometry,
     as_float_array,
     as_pair,
+    check_dout,
     check_finite,
     conv_geometry,
 )
@@ -110,7 +111,7 @@ def maxpool2d_backward(dout: np.ndarray, cache: Any) -> np.ndarray:
     xp = pad_spatial(x, g.pads, -np.inf)
     windows = window_view(xp, g).reshape(N, Ho, Wo, PH * PW, C)  # taps flattened row-major
     winner = windows.argmax(axis=3)  # (N, Ho, Wo, C): first maximum of each window
-    dout = dout.astype(x.dtype, copy=False)
+    dout = check_dout(dout, (N, Ho, Wo, C)).astype(x.dtype, copy=False)
     dxp = np.zeros_like(xp)
     for u in range(PH):
         for v in range(PW):
@@ -150,9 +151,9 @@ def avgpool2d_backward(dout: np.ndarray, cache: Any) -> np.ndarray:
     """
     x_shape, g, counts = cache
     PH, PW = g.kernel
-    share = dout / counts  # (N, Ho, Wo, C)
-    (top, bottom), (left, right) = g.pads
     N, H, W, C = x_shape
+    share = check_dout(dout, (N, *g.out, C)) / counts  # (N, Ho, Wo, C)
+    (top, bottom), (left, right) = g.pads
     dxp = np.zeros((N, H + top + bottom, W + left + right, C), dtype=counts.dtype)
     for u in range(PH):
         for v in range(PW):

@@ -28,6 +28,13 @@ def as_pair(name: str, value: int | tuple[int, int]) -> tuple[int, int]:
     return int(pair[0]), int(pair[1])
 
 
+def as_int(name: str, value: int) -> int:
+    """Check a one-axis stride or dilation: a single integer >= 1 (a pair is an error here)."""
+    if not _is_int(value):
+        raise ValueError(f"{name} must be an int, got {value!r}")
+    return as_pair(name, value)[0]
+
+
 def check_rank(name: str, array: np.ndarray, layout: str) -> None:
     """Raise unless `array` has one axis per letter group of `layout`, e.g. '(N, H, W, C)'."""
     ndim = layout.count(",") + 1
@@ -35,6 +42,16 @@ def check_rank(name: str, array: np.ndarray, layout: str) -> None:
         raise ValueError(
             f"{name} must be {ndim}-D {layout}, got shape {np.shape(array)}"
         )
+
+
+def check_dout(dout: np.ndarray, expected: tuple[int, ...]) -> np.ndarray:
+    """Raise unless the upstream gradient has the forward output's shape; returns it as an array."""
+    dout = np.asarray(dout)
+    if dout.shape != tuple(expected):
+        raise ValueError(
+            f"dout must have the forward output's shape {tuple(expected)}, got shape {dout.shape}"
+        )
+    return dout
 
 
 def check_finite(name: str, array: np.ndarray) -> None:
@@ -50,6 +67,8 @@ def as_float_array(name: str, array: np.ndarray, layout: str, *,
     turn integers into float64."""
     array = np.asarray(array)
     check_rank(name, array, layout)
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must hold real numbers, got dtype {array.dtype}")
     if not np.issubdtype(array.dtype, np.floating):
         array = array.astype(np.float64)
     if check_values:

@@ -55,6 +55,30 @@ BAD_CALLS = [
      r"labels must lie in \[0, 3\), got values from 0 to 3"),
     (lambda: nn.softmax_cross_entropy(np.zeros((2, 3)), np.array([0.0, 1.0])),
      r"labels must be 2 integers, got shape \(2,\) and dtype float64"),
+    (lambda: nn.conv1d_forward(np.zeros((1, 5, 2)), np.zeros((3, 2, 1)), stride=(1, 2)),
+     r"stride must be an int, got \(1, 2\)"),
+    (lambda: nn.conv2d_forward(X.astype(complex), W),
+     r"x must hold real numbers, got dtype complex"),
+    (lambda: nn.im2col(X[0], 3, 3), r"x must be 4-D \(N, H, W, C\), got shape \(4, 4, 2\)"),
+    (lambda: nn.col2im(np.zeros((5, 18)), X.shape, 3, 3),
+     r"cols must have shape .* = \(4, 18\) for x_shape \(1, 4, 4, 2\), got shape \(5, 18\)"),
+    (lambda: nn.conv2d_backward(np.zeros((1, 3, 3, 5)), nn.conv2d_forward(X, W)[1]),
+     r"dout must have the forward output's shape \(1, 2, 2, 5\), got shape \(1, 3, 3, 5\)"),
+    (lambda: nn.conv2d_backward_loops(np.zeros((1, 2, 2, 4)), nn.conv2d_forward_loops(X, W)[1]),
+     r"shape \(1, 2, 2, 5\), got shape \(1, 2, 2, 4\)"),
+    (lambda: nn.conv_transpose2d_backward(
+        np.zeros((1, 4, 4, 5)), nn.conv_transpose2d_forward(X, np.zeros((3, 3, 5, 2)))[1]),
+     r"shape \(1, 6, 6, 5\), got shape \(1, 4, 4, 5\)"),
+    (lambda: nn.depthwise_conv2d_backward(
+        np.zeros((1, 2, 2, 3)), nn.depthwise_conv2d_forward(X, np.zeros((3, 3, 2, 2)))[1]),
+     r"shape \(1, 2, 2, 4\), got shape \(1, 2, 2, 3\)"),
+    (lambda: nn.maxpool2d_backward(np.zeros((1, 4, 4, 2)), nn.maxpool2d_forward(X)[1]),
+     r"shape \(1, 2, 2, 2\), got shape \(1, 4, 4, 2\)"),
+    (lambda: nn.avgpool2d_backward(np.zeros((1, 2, 2)), nn.avgpool2d_forward(X)[1]),
+     r"shape \(1, 2, 2, 2\), got shape \(1, 2, 2\)"),
+    (lambda: nn.dense_backward(np.zeros((2, 4)), nn.dense_forward(np.zeros((2, 3)),
+                                                                  np.zeros((3, 5)))[1]),
+     r"shape \(2, 5\), got shape \(2, 4\)"),
 ]
 
 
