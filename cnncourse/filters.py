@@ -21,6 +21,7 @@ from collections.abc import Callable
 import numpy as np
 
 from cnncourse.arithmetic import Padding
+from cnncourse.nn.conv2d import conv2d_forward
 
 
 def identity(size: int = 3) -> np.ndarray:
@@ -123,8 +124,6 @@ def apply_filter(image: np.ndarray, kernel: np.ndarray, *, padding: Padding = "s
     Returns float64 (Ho, Wo) or (Ho, Wo, C), the rank of the input.
     For a true convolution, pass `flip_kernel(kernel)`.
     """
-    from cnncourse.nn import conv2d_forward
-
     planes = _as_planes(image)  # (C, H, W, 1): channels become a batch of 1-channel images
     kernel = _as_kernel(kernel)[:, :, None, None]  # (KH, KW, 1, 1)
     out, _ = conv2d_forward(planes, kernel, stride=1, padding=padding)  # (C, Ho, Wo, 1)

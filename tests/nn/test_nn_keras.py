@@ -1,13 +1,12 @@
 """Each numpy layer equals the Keras layer loaded with the same weights (float32, 1e-5)."""
 
+import keras
 import numpy as np
 import pytest
 
 import cnncourse.nn as nn
 
 pytestmark = pytest.mark.keras
-
-keras = pytest.importorskip("keras")
 TOLERANCE = 1e-5
 
 
