@@ -97,6 +97,8 @@ class TrainConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if not (isinstance(self.learning_rate, int | float) and self.learning_rate > 0):
+            raise ValueError(f"learning_rate must be a number > 0, got {self.learning_rate!r}")
         if not 0 <= self.validation_split < 1:
             raise ValueError(f"validation_split must be in [0, 1), got {self.validation_split!r}")
 
@@ -164,6 +166,8 @@ def jit_setting(config: TrainConfig, accelerator: Accelerator) -> bool | str:
 
 def fit_images_to(x: np.ndarray, input_shape: tuple) -> np.ndarray:
     """Zero-pad images (N, H, W, C) equally on each side to the model's (Ho, Wo, C)."""
+    if x.ndim != 4:
+        raise ValueError(f"images must be 4-D (N, H, W, C), got shape {x.shape}")
     N, H, W, C = x.shape
     Ho, Wo, Co = input_shape[-3:]
     if Co != C or Ho < H or Wo < W:

@@ -61,11 +61,14 @@ def test_fit_images_to_refuses_to_crop_or_change_channels():
         train.fit_images_to(x, (None, 24, 24, 1))
     with pytest.raises(ValueError, match=r"\(32, 32, 3\)"):
         train.fit_images_to(x, (None, 32, 32, 3))
+    with pytest.raises(ValueError, match=r"4-D \(N, H, W, C\), got shape \(1, 28, 28\)"):
+        train.fit_images_to(x[..., 0], (None, 32, 32, 1))
 
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("epochs", 0), ("batch_size", -1), ("data_source", "web"), ("schedule", "linear")],
+    [("epochs", 0), ("batch_size", -1), ("data_source", "web"), ("schedule", "linear"),
+     ("learning_rate", 0.0), ("learning_rate", -0.001), ("validation_split", 1.0)],
 )
 def test_train_config_rejects_bad_values(field, value):
     with pytest.raises(ValueError, match=repr(value)):
