@@ -25,9 +25,10 @@ import subprocess
 import sys
 import tempfile
 import threading
+import traceback
 import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from cnncourse.grading.sandbox import ResourceLimits, bubblewrap_available, kill_processes_of
@@ -140,6 +141,12 @@ class GradingOptions:
                 f"timeouts must be > 0, got timeout={self.timeout}, "
                 f"cell_timeout={self.cell_timeout}"
             )
+        unknown = set(self.limits) - {f.name for f in fields(ResourceLimits)}
+        if unknown:
+            raise ValueError(
+                f"limits has unknown fields {sorted(unknown)}; "
+                f"ResourceLimits has {[f.name for f in fields(ResourceLimits)]}"
+            )
 
 
 def resolved_timeouts(course: Course, options: GradingOptions) -> tuple[float, int]:
@@ -188,13 +195,9 @@ def grade_lab(
     folder = Path(submissions) if submissions else course.submitted
     students = students or find_students(folder, lab)
     mode = sandbox_mode(options)
+    timeout, cell_timeout = resolved_timeouts(course, options)
     if mode == "off":
-        print(
-            "WARNING: the sandbox is OFF (bubblewrap not installed or disabled): student code "
-            "runs with your rights and can read and write your files. Resource limits still "
-            "apply. Install it with: apt-get install bubblewrap",
-            file=sys.stderr,
-        )
+        warn_sandbox_off()
     with tempfile.TemporaryDirectory(prefix="cnncourse-grading-") as scratch:
         scratch = Path(scratch)
         # workers start (importing nbgrader takes ~2 s) while the gradebooks are prepared
@@ -202,32 +205,64 @@ def grade_lab(
         try:
             ensure_assignment(course, lab)
             template = build_template(course, lab, scratch / "template")
+            limits = submission_limits(template, lab, timeout, options)
         except BaseException:
             pool.close()
             raise
-        source_text = (template / "source" / lab / f"{lab}.ipynb").read_text()
-        timeout, cell_timeout = resolved_timeouts(course, options)
-        # CPU seconds: a safety net behind the wall-clock timeouts, never in front of them
-        cpu = {"cpu_seconds": int(timeout) + 60}
-        limits = ResourceLimits.for_source(source_text, **{**cpu, **options.limits})
-
-        jobs = [
-            Job(
-                lab=lab,
-                student=student,
-                submission=str((folder / student / lab).resolve()),
-                template=str(template),
-                job_dir=str(scratch / "jobs" / f"{index:04d}"),
-                config_file=str(course.config_file) if course.config_file else None,
-                cell_timeout=cell_timeout,
-                limits=asdict(limits),
-                use_bubblewrap=mode == "bubblewrap",
-            )
-            for index, student in enumerate(students)
-        ]
+        jobs = make_jobs(course, lab, folder, students, template, scratch / "jobs",
+                         limits=limits, cell_timeout=cell_timeout,
+                         use_bubblewrap=mode == "bubblewrap")  # fmt: skip
         results = run_jobs(jobs, timeout, options.progress, course, pool)
     write_summary(course, lab, results)
     return results
+
+
+def warn_sandbox_off() -> None:
+    print(
+        "WARNING: the sandbox is OFF (bubblewrap not installed or disabled): student code "
+        "runs with your rights and can read and write your files. Resource limits still "
+        "apply. Install it with: apt-get install bubblewrap",
+        file=sys.stderr,
+    )
+
+
+def submission_limits(
+    template: Path, lab: str, timeout: float, options: GradingOptions
+) -> ResourceLimits:
+    """The kernel's limits: sized for the lab's imports, with the instructor's overrides."""
+    source_text = (template / "source" / lab / f"{lab}.ipynb").read_text()
+    # CPU seconds: a safety net behind the wall-clock timeouts, never in front of them
+    cpu = {"cpu_seconds": int(timeout) + 60}
+    return ResourceLimits.for_source(source_text, **{**cpu, **options.limits})
+
+
+def make_jobs(
+    course: Course,
+    lab: str,
+    folder: Path,
+    students: list[str],
+    template: Path,
+    jobs_dir: Path,
+    *,
+    limits: ResourceLimits,
+    cell_timeout: int,
+    use_bubblewrap: bool,
+) -> list[Job]:
+    """One Job per student, each with its own scratch folder under `jobs_dir`."""
+    return [
+        Job(
+            lab=lab,
+            student=student,
+            submission=str((folder / student / lab).resolve()),
+            template=str(template),
+            job_dir=str(jobs_dir / f"{index:04d}"),
+            config_file=str(course.config_file) if course.config_file else None,
+            cell_timeout=cell_timeout,
+            limits=asdict(limits),
+            use_bubblewrap=use_bubblewrap,
+        )
+        for index, student in enumerate(students)
+    ]
 
 
 def run_jobs(
@@ -242,7 +277,7 @@ def run_jobs(
             futures = [executor.submit(pool.run, job, timeout) for job in jobs]
             for future in progress(as_completed(futures), len(futures), show_progress):
                 result, job = future.result()
-                record(course, job.lab, result)
+                record_or_note(course, job.lab, result)
                 shutil.rmtree(job.job_dir, ignore_errors=True)
                 results.append(result)
     finally:
@@ -284,8 +319,13 @@ class WorkerProcess:
         if self.proc is None or self.proc.poll() is not None:
             self.start()
         job.uid = self.uid
-        self.proc.stdin.write((json.dumps(asdict(job)) + "\n").encode())
-        self.proc.stdin.flush()
+        try:
+            self.proc.stdin.write((json.dumps(asdict(job)) + "\n").encode())
+            self.proc.stdin.flush()
+        except OSError:  # the worker died between two jobs (BrokenPipeError)
+            self.kill()
+            return Result(job.student, "crashed",
+                          reasons=["the grading worker died before it got the submission"])
         line = self._read_line(timeout)
         if line is None:
             self.kill()
@@ -293,7 +333,12 @@ class WorkerProcess:
         if not line:
             self.kill()
             return Result(job.student, "crashed", reasons=["the grading worker died"])
-        return Result.from_dict(json.loads(line))
+        try:
+            return Result.from_dict(json.loads(line))
+        except (ValueError, TypeError) as error:  # not the protocol: replace the worker
+            self.kill()
+            return Result(job.student, "grader error",
+                          reasons=[f"unreadable answer from the worker ({error}): {line[:80]!r}"])
 
     def _read_line(self, timeout: float) -> bytes | None:
         """The next line of the worker's stdout; None after `timeout` s; b'' if it exited."""
@@ -437,6 +482,16 @@ def record(course: Course, lab: str, result: Result) -> None:
     shutil.rmtree(destination, ignore_errors=True)
     if result.autograded:
         shutil.copytree(result.autograded, destination, symlinks=True)
+
+
+def record_or_note(course: Course, lab: str, result: Result) -> None:
+    """`record`, turning a failure into the result's status so that the batch goes on."""
+    try:
+        record(course, lab, result)
+    except Exception as error:  # e.g. an autograded folder that cannot be copied
+        detail = traceback.format_exception_only(error)[-1].strip()
+        result.status = "grader error"
+        result.reasons.append(f"could not record the result: {detail}")
 
 
 def summary_rows(results: list[Result]) -> list[tuple[str, str, str, str]]:

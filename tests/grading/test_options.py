@@ -35,3 +35,8 @@ def test_summary_table_has_one_row_per_student_and_shortens_long_reasons():
     assert lines[0].split() == ["student", "score", "status", "reason"]
     assert lines[1].split() == ["ada", "3/3", "ok", "-"]
     assert lines[2].startswith("bob") and lines[2].endswith("...") and len(lines[2]) <= 80
+
+
+def test_unknown_limits_are_refused_by_name():
+    with pytest.raises(ValueError, match=r"unknown fields \['memory'\]"):
+        GradingOptions(limits={"memory": 1})
