@@ -125,8 +125,9 @@ def check_array(name: str, got: object, expected: object, *, rtol: float = RTOL,
 
 def check_equal(name: str, got: object, expected: object) -> None:
     """Fail unless `got == expected` for integers, strings and tuples of them (sizes, counts)."""
-    if isinstance(got, _ndarray | _integer) and got.ndim == 0:
-        got = got.item()
+    if isinstance(got, _ndarray | _integer):
+        # 0-d: a numpy integer; otherwise a list, so that `!=` below is one bool, not an array
+        got = got.item() if got.ndim == 0 else got.tolist()
     if type(got) is bool or got != expected:  # True == 1 must not pass for a count
         raise AssertionError(f"{name}: expected {expected!r}, got {got!r}")
 

@@ -132,3 +132,8 @@ def test_counts_and_scalars():
         checks.check_at_least("accuracy", 0.5, 0.85)
     with pytest.raises(AssertionError, match="expected 2.30259, got 2"):
         checks.check_scalar("loss", 2.0, float(np.log(10)))
+
+
+def test_an_array_where_a_tuple_is_expected_is_named():
+    with pytest.raises(AssertionError, match=r"expected \(28, 28\), got \[28, 28\]"):
+        checks.check_equal("output shape", np.array([28, 28]), (28, 28))
