@@ -114,3 +114,13 @@ def test_a_symbolic_link_is_not_followed(tmp_path):
     (tmp_path / f"{TINY}.ipynb").symlink_to(FIXTURES / "solutions" / TINY / f"{TINY}.ipynb")
     verdict = check_submission(tmp_path, CELLS)
     assert verdict.notebook is None and "symbolic link" in verdict.reasons[0]
+
+
+def test_an_edited_test_cell_is_noted(tmp_path):
+    cells = LabCells.from_source(TINY, SOURCE, release=SOURCE)
+    notebook = copy.deepcopy(SOURCE)
+    notebook.cells[ids(notebook).index("test_conv1d")].source = "pass  # trust me"
+    nbformat.write(notebook, tmp_path / f"{TINY}.ipynb")
+    verdict = check_submission(tmp_path, cells)
+    assert "test cells edited, nbgrader restores them: test_conv1d" in verdict.reasons
+    assert not any("edited" in r for r in submit(tmp_path, copy.deepcopy(SOURCE)).reasons)

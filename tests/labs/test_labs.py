@@ -74,9 +74,7 @@ class Course:
                 if cell.metadata.get("nbgrader", {}).get("grade")}
 
     def feedback(self, student: str, lab: str, grade_id: str) -> str:
-        nb = notebook(self.root / "autograded" / student, lab)
-        cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id")
-                    == grade_id)
+        cell = graded_cell(notebook(self.root / "autograded" / student, lab), grade_id)
         return json.dumps(cell.get("outputs", []))
 
 
@@ -88,9 +86,16 @@ def course(tmp_path_factory) -> Course:
     return course
 
 
+def graded_cell(nb: nbformat.NotebookNode, grade_id: str) -> nbformat.NotebookNode:
+    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def cell_source(nb: nbformat.NotebookNode, grade_id: str) -> str:
+    return graded_cell(nb, grade_id).source
+
+
 def replace_cell(nb: nbformat.NotebookNode, grade_id: str, source: str) -> None:
-    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
-    cell.source = source
+    graded_cell(nb, grade_id).source = source
 
 
 def comparable(nb: nbformat.NotebookNode) -> list[tuple]:
@@ -127,9 +132,9 @@ def test_solution_scores_full_marks_and_release_zero(course, lab):
     course.submit("blank", lab, notebook(course.root / "exercises", lab))
     if lab == "lab1_convolution":  # a flipped kernel in corr2d: that test alone fails
         flipped = notebook(course.root / "solutions", lab)
-        replace_cell(flipped, "corr2d", notebook(course.root / "solutions", lab).cells[
-            [c.metadata.get("nbgrader", {}).get("grade_id") for c in flipped.cells].index(
-                "corr2d")].source.replace("* k)", "* k[::-1, ::-1])"))
+        solved = cell_source(flipped, "corr2d")
+        assert "* k)" in solved, "the doctored corr2d no longer matches the solution"
+        replace_cell(flipped, "corr2d", solved.replace("* k)", "* k[::-1, ::-1])"))
         course.submit("flipper", lab, flipped)
     if lab == "lab2_conv_layer":  # calls the reference instead of its own loops
         alias = notebook(course.root / "solutions", lab)
