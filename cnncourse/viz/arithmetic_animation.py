@@ -32,7 +32,8 @@ Size = int | tuple[int, int]
 
 MAX_CELLS = 40  # largest padded input drawn per axis: more would not read at book width
 GAP = 2.0  # cells between the input and the output grids
-CELL_INCHES = 0.32
+CELL_INCHES = 0.4
+TITLE_POINTS = 9
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ def convolution_scene(
     title = (f"input {_size_text((H, W))}, kernel {_size_text((KH, KW))}, "
              f"padding {padding!r}, stride {stride[0]}"
              + (f", dilation {dilation[0]}" if dilation != (1, 1) else "")
-             + f"  ->  output {_size_text(tuple(out))}")
+             + f"\n->  output {_size_text(tuple(out))}")
     return ConvolutionScene(canvas, (KH, KW), stride, dilation, (out[0], out[1]), title)
 
 
@@ -155,12 +156,14 @@ def _draw_scene(scene: ConvolutionScene, *, dpi: float) -> tuple[Figure, Callabl
     Hc, Wc = scene.is_input.shape
     Ho, Wo = scene.output
     width, height = Wc + GAP + Wo, max(Hc, Ho)
-    title_lines = scene.title.count("\n") + 1
-    fig = new_figure(width * CELL_INCHES + 0.2, height * CELL_INCHES + 0.25 * title_lines + 0.2,
-                     dpi=dpi)
-    top = 1 - 0.25 * title_lines / (height * CELL_INCHES + 0.25 * title_lines + 0.2)
+    title_lines = scene.title.split("\n")
+    # Wide enough for the longest title line (about 0.55 em a character); the grids stay centred.
+    title_inches = max(map(len, title_lines)) * TITLE_POINTS * 0.55 / 72
+    fig = new_figure(max(width * CELL_INCHES, title_inches) + 0.2,
+                     height * CELL_INCHES + 0.25 * len(title_lines) + 0.2, dpi=dpi)
+    top = 1 - 0.25 * len(title_lines) / (height * CELL_INCHES + 0.25 * len(title_lines) + 0.2)
     ax = cell_axes(fig, width, height, rect=(0, 0, 1, top))
-    fig.suptitle(scene.title, fontsize=8, y=0.995, va="top")
+    fig.suptitle(scene.title, fontsize=TITLE_POINTS, y=0.995, va="top")
     input_origin = (0.0, (height - Hc) / 2)
     output_origin = (Wc + GAP, (height - Ho) / 2)
     draw_grid(ax, scene.is_input, origin=input_origin)
