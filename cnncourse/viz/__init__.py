@@ -17,13 +17,15 @@ from cnncourse.viz.embed import animation_html
 from cnncourse.viz.filters import plot_filter_bank
 from cnncourse.viz.grids import plot_matrix, show_figures_in_notebooks
 from cnncourse.viz.pooling import animate_pooling, plot_pooling, pooled_values
-from cnncourse.viz.receptive_field import plot_receptive_field
+from cnncourse.viz.receptive_field import animate_receptive_field, plot_receptive_field
 
 show_figures_in_notebooks()
 
 __all__ = [
     "animate_convolution",
     "animate_pooling",
+    "animate_receptive_field",
+    "animate_receptive_field",
     "animate_transposed_convolution",
     "animation_html",
     "convolution_scene",
