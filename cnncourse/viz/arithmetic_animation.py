@@ -17,23 +17,27 @@ import numpy as np
 from matplotlib.animation import FuncAnimation
 from matplotlib.figure import Figure
 
-from cnncourse.arithmetic import Padding, conv_output_size, padding_amounts
+from cnncourse.arithmetic import (
+    Padding,
+    conv_output_size,
+    conv_transpose_output_size,
+    padding_amounts,
+)
 from cnncourse.viz.grids import (
     CURRENT_TEAL,
+    FRAME_DPI,
     KERNEL_NAVY,
     OUTPUT_CYAN,
-    cell_axes,
     draw_cell,
     draw_grid,
-    new_figure,
+    titled_cell_figure,
 )
 
 Size = int | tuple[int, int]
 
 MAX_CELLS = 40  # largest padded input drawn per axis: more would not read at book width
 GAP = 2.0  # cells between the input and the output grids
-CELL_INCHES = 0.4
-TITLE_POINTS = 9
+CELL_INCHES = 0.4  # 40 px at FRAME_DPI; smaller only when the drawing would overflow the page
 
 
 @dataclass(frozen=True)
@@ -113,9 +117,9 @@ def convolution_scene(
     canvas[top:top + H, left:left + W] = True
     _check_drawable(canvas.shape)
     title = (f"input {_size_text((H, W))}, kernel {_size_text((KH, KW))}, "
-             f"padding {padding!r}, stride {stride[0]}"
+             f"stride {stride[0]}, padding {padding!r}"
              + (f", dilation {dilation[0]}" if dilation != (1, 1) else "")
-             + f"\n->  output {_size_text(tuple(out))}")
+             + f"\n\u2192  output {_size_text(tuple(out))}")
     return ConvolutionScene(canvas, (KH, KW), stride, dilation, (out[0], out[1]), title)
 
 
@@ -126,29 +130,46 @@ def transposed_convolution_scene(
 
     Dumoulin & Visin (2016), relationship 14: insert s - 1 zeros between the inputs, pad with
     p' = k - p - 1 zeros on each side, and slide the kernel with unit stride; the output has
-    o' = s (i - 1) + k - 2p cells. padding: int p with 0 <= p <= k - 1, or 'valid' (p = 0).
+    o' = s (i - 1) + k - 2p cells. padding: int p with 0 <= p <= k - 1, or Keras's 'valid' and
+    'same', whose sizes come from `conv_transpose_output_size` ('same': Ho = s H).
     """
     (H, W), (KH, KW) = _pair("input_size", input_size), _pair("kernel_size", kernel_size)
     stride = _pair("stride", stride)
-    if padding == "valid":
-        padding = 0
-    if isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
-        raise ValueError(f"padding of a transposed convolution must be an int >= 0 or 'valid', "
-                         f"got {padding!r}")
-    if padding > min(KH, KW) - 1:
-        raise ValueError(f"padding {padding} is larger than kernel - 1 = {min(KH, KW) - 1}: "
-                         f"the equivalent convolution would need negative padding")
+    axes = [_transposed_axis(n, k, s, padding)
+            for n, k, s in zip((H, W), (KH, KW), stride, strict=True)]
+    (top, bottom, Ho), (left, right, Wo) = axes
     spread = [n + (n - 1) * (s - 1) for n, s in zip((H, W), stride, strict=True)]
-    outer = [k - padding - 1 for k in (KH, KW)]
-    canvas = np.zeros((spread[0] + 2 * outer[0], spread[1] + 2 * outer[1]), dtype=bool)
-    canvas[outer[0]:outer[0] + spread[0]:stride[0], outer[1]:outer[1] + spread[1]:stride[1]] = True
+    canvas = np.zeros((top + spread[0] + bottom, left + spread[1] + right), dtype=bool)
+    canvas[top:top + spread[0]:stride[0], left:left + spread[1]:stride[1]] = True
     _check_drawable(canvas.shape)
-    out = (canvas.shape[0] - KH + 1, canvas.shape[1] - KW + 1)
     title = (f"transposed: input {_size_text((H, W))}, kernel {_size_text((KH, KW))}, "
-             f"stride {stride[0]}, padding {padding}  ->  output {_size_text(out)}\n"
-             f"= convolution, stride 1, over the input with {stride[0] - 1} zero(s) inserted "
-             f"and padding {outer[0]}")
-    return ConvolutionScene(canvas, (KH, KW), (1, 1), (1, 1), out, title)
+             f"stride {stride[0]}, padding {padding!r}\n"
+             f"= stride-1 convolution, {stride[0] - 1} zero(s) between inputs,\n"
+             f"padding {_amounts_text(top, bottom)}  \u2192  output {_size_text((Ho, Wo))}")
+    return ConvolutionScene(canvas, (KH, KW), (1, 1), (1, 1), (Ho, Wo), title)
+
+
+def _transposed_axis(n: int, k: int, s: int, padding: int | str) -> tuple[int, int, int]:
+    """(zeros before, zeros after, output size o) of the equivalent convolution along one axis.
+
+    The transposed convolution is the adjoint of a direct convolution from o cells to n with
+    padding (b, a): its equivalent pads k - 1 - b before and k - 1 - a + r after, where r is the
+    remainder that the direct convolution's stride left uncovered.
+    """
+    if isinstance(padding, int) and not isinstance(padding, bool) and padding > k - 1:
+        raise ValueError(f"padding {padding} is larger than kernel - 1 = {k - 1}: "
+                         f"the equivalent convolution would need negative padding")
+    o = conv_transpose_output_size(n, k, stride=s, padding=padding)  # checks the padding
+    if isinstance(padding, str):
+        before, after = padding_amounts(o, k, stride=s, padding=padding)
+    else:
+        before, after = padding, padding
+    remainder = o + before + after - ((n - 1) * s + k)
+    return k - 1 - before, k - 1 - after + remainder, o
+
+
+def _amounts_text(before: int, after: int) -> str:
+    return f"{before}" if before == after else f"{before} before, {after} after"
 
 
 def _draw_scene(scene: ConvolutionScene, *, dpi: float) -> tuple[Figure, Callable]:
@@ -156,14 +177,8 @@ def _draw_scene(scene: ConvolutionScene, *, dpi: float) -> tuple[Figure, Callabl
     Hc, Wc = scene.is_input.shape
     Ho, Wo = scene.output
     width, height = Wc + GAP + Wo, max(Hc, Ho)
-    title_lines = scene.title.split("\n")
-    # Wide enough for the longest title line (about 0.55 em a character); the grids stay centred.
-    title_inches = max(map(len, title_lines)) * TITLE_POINTS * 0.55 / 72
-    fig = new_figure(max(width * CELL_INCHES, title_inches) + 0.2,
-                     height * CELL_INCHES + 0.25 * len(title_lines) + 0.2, dpi=dpi)
-    top = 1 - 0.25 * len(title_lines) / (height * CELL_INCHES + 0.25 * len(title_lines) + 0.2)
-    ax = cell_axes(fig, width, height, rect=(0, 0, 1, top))
-    fig.suptitle(scene.title, fontsize=TITLE_POINTS, y=0.995, va="top")
+    fig, ax = titled_cell_figure(width, height, scene.title, max_cell_inches=CELL_INCHES,
+                                 dpi=dpi)
     input_origin = (0.0, (height - Hc) / 2)
     output_origin = (Wc + GAP, (height - Ho) / 2)
     draw_grid(ax, scene.is_input, origin=input_origin)
@@ -196,7 +211,7 @@ def animate_convolution(
     stride: Size = 1,
     padding: Padding = 0,
     dilation: Size = 1,
-    dpi: float = 70,
+    dpi: float = FRAME_DPI,
     interval_ms: int = 500,
 ) -> FuncAnimation:
     """Animation of a kernel (KH, KW) sliding over an input (H, W): one frame per output cell.
@@ -216,7 +231,7 @@ def animate_transposed_convolution(
     *,
     stride: Size = 1,
     padding: int | str = 0,
-    dpi: float = 70,
+    dpi: float = FRAME_DPI,
     interval_ms: int = 500,
 ) -> FuncAnimation:
     """Animation of a transposed convolution as the equivalent direct convolution with unit

@@ -11,7 +11,9 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Rectangle
+from matplotlib.textpath import text_to_path
 
 # Colours of Dumoulin & Visin's figures: blue input, navy kernel, cyan output.
 INPUT_BLUE = "#5b9bd5"
@@ -19,6 +21,12 @@ KERNEL_NAVY = "#1f3b73"
 OUTPUT_CYAN = "#8fe3ee"
 CURRENT_TEAL = "#11808f"
 PAD_GREY = "#8c8c8c"
+
+# Layout of the figures and animations shown in the book, measured on the built pages.
+PAGE_INCHES = 7.0  # the book's text column is about 700 px wide: at 100 dpi a frame fits as drawn
+FRAME_DPI = 100  # 1 pt = 1.4 px: an 11 pt title is 15 px high, as legible as the page's text
+TITLE_POINTS = 11
+MARGIN_INCHES = 0.1
 
 
 def show_figures_in_notebooks() -> None:
@@ -62,6 +70,50 @@ def cell_axes(fig: Figure, width: float, height: float, rect=(0, 0, 1, 1)) -> Ax
     ax.set_autoscale_on(False)  # images drawn later keep these limits
     ax.set_axis_off()
     return ax
+
+
+def text_inches(text: str, points: float) -> float:
+    """Width in inches of the longest line of `text` set in matplotlib's default font."""
+    prop = FontProperties(size=points)
+    widths = [text_to_path.get_text_width_height_descent(line, prop, ismath=False)[0]
+              for line in text.split("\n")]
+    return max(widths) / 72
+
+
+def titled_cell_figure(
+    width: float,
+    height: float,
+    title: str,
+    *,
+    max_cell_inches: float,
+    sides: tuple[float, float] = (0.0, 0.0),
+    dpi: float = FRAME_DPI,
+) -> tuple[Figure, Axes]:
+    """Figure with cell axes for a drawing of `width` x `height` cells under a title.
+
+    Cells are `max_cell_inches` wide, or smaller where the drawing would be wider than the page
+    (PAGE_INCHES), so a frame is never scaled down by the browser. sides: room in inches left and
+    right of the cells for labels (x < 0 and x > width on the axes). The figure is as wide as
+    the longest title line when that is wider than the drawing, with the cells centred under it.
+    Raises ValueError when a title line is wider than the page.
+    """
+    usable = PAGE_INCHES - 2 * MARGIN_INCHES
+    title_width = text_inches(title, TITLE_POINTS)
+    if title_width > usable:
+        raise ValueError(f"title line wider than the page ({title_width:.1f} in > {usable:.1f} "
+                         f"in), got {title!r}")
+    cell = min(max_cell_inches, (usable - sum(sides)) / (width + 0.2))
+    drawing = ((width + 0.2) * cell + sum(sides), (height + 0.2) * cell)
+    title_height = (title.count("\n") + 1) * TITLE_POINTS * 1.3 / 72
+    fig_width = max(drawing[0], title_width) + 2 * MARGIN_INCHES
+    fig_height = drawing[1] + title_height + 3 * MARGIN_INCHES
+    fig = new_figure(fig_width, fig_height, dpi=dpi)
+    rect = ((fig_width - drawing[0]) / 2 / fig_width, MARGIN_INCHES / fig_height,
+            drawing[0] / fig_width, drawing[1] / fig_height)
+    ax = cell_axes(fig, width, height, rect=rect)
+    ax.set_xlim(-0.1 - sides[0] / cell, width + 0.1 + sides[1] / cell)
+    fig.suptitle(title, fontsize=TITLE_POINTS, y=1 - MARGIN_INCHES / fig_height, va="top")
+    return fig, ax
 
 
 def draw_cell(ax: Axes, row: float, col: float, *, origin=(0.0, 0.0), **style) -> Rectangle:

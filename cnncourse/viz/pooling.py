@@ -14,12 +14,13 @@ import numpy as np
 from matplotlib.animation import FuncAnimation
 from matplotlib.figure import Figure
 
-from cnncourse.viz.grids import cell_axes, draw_cell, draw_matrix, new_figure
+from cnncourse.viz.grids import FRAME_DPI, draw_cell, draw_matrix, titled_cell_figure
 
 POOL_MODES = ("max", "average", "sum")
 WINDOW_ORANGE = "#f28e2b"  # stands out on every shade of blue
 GAP = 2.0
-CELL_INCHES = 0.42
+CELL_INCHES = 0.5  # 50 px at FRAME_DPI: room for a two-digit number at NUMBER_POINTS
+NUMBER_POINTS = 11
 
 
 def pooled_values(
@@ -56,13 +57,11 @@ def _draw_pooling(x, pool_size, stride, mode, *, dpi) -> tuple[Figure, Callable,
     out = pooled_values(x, pool_size, stride, mode)
     (H, W), (Ho, Wo) = x.shape, out.shape
     width, height = W + GAP + Wo, max(H, Ho)
-    fig = new_figure(width * CELL_INCHES + 0.2, height * CELL_INCHES + 0.5, dpi=dpi)
-    ax = cell_axes(fig, width, height, rect=(0, 0, 1, 1 - 0.4 / (height * CELL_INCHES + 0.5)))
-    fig.suptitle(f"{mode} pooling {pool_size}x{pool_size}, stride {stride}: "
-                 f"{H}x{W} -> {Ho}x{Wo}", fontsize=9, y=0.995, va="top")
+    title = f"{mode} pooling {pool_size}x{pool_size}, stride {stride}: {H}x{W} \u2192 {Ho}x{Wo}"
+    fig, ax = titled_cell_figure(width, height, title, max_cell_inches=CELL_INCHES, dpi=dpi)
     x_origin, out_origin = (0.0, (height - H) / 2), (W + GAP, (height - Ho) / 2)
-    draw_matrix(ax, x, origin=x_origin)
-    labels = draw_matrix(ax, out, origin=out_origin, cmap="GnBu")
+    draw_matrix(ax, x, origin=x_origin, fontsize=NUMBER_POINTS)
+    labels = draw_matrix(ax, out, origin=out_origin, cmap="GnBu", fontsize=NUMBER_POINTS)
     winner = draw_cell(ax, 0, 0, origin=x_origin, facecolor="red", alpha=0.45, edgecolor="none",
                        visible=mode == "max")
     window = draw_cell(ax, 0, 0, origin=x_origin, fill=False, edgecolor=WINDOW_ORANGE, lw=3)
@@ -110,7 +109,7 @@ def animate_pooling(
     stride: int | None = None,
     mode: str = "max",
     *,
-    dpi: float = 70,
+    dpi: float = FRAME_DPI,
     interval_ms: int = 700,
 ) -> FuncAnimation:
     """Animation of pooling over a matrix x (H, W): one frame per output cell, Ho * Wo frames,

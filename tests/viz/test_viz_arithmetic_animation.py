@@ -1,5 +1,7 @@
 """Convolution arithmetic frames and animations: one frame per output cell, kernel in place."""
 
+import re
+
 import matplotlib.colors as mcolors
 import numpy as np
 import pytest
@@ -119,3 +121,46 @@ def test_static_frame_is_a_figure_with_a_title():
 def test_bad_sizes_raise_value_error(call, fragment):
     with pytest.raises(ValueError, match=fragment):
         call()
+
+
+def transposed_by_scene(x: np.ndarray, w: np.ndarray, scene) -> np.ndarray:
+    """The scene computed: x (H, W) placed on the canvas's input cells, then the flipped kernel
+    w (KH, KW) correlated over the canvas at every output position, as the frames show it."""
+    canvas = np.zeros(scene.is_input.shape)
+    canvas[scene.is_input] = x.ravel()
+    flipped = w[::-1, ::-1].ravel()
+    out = np.zeros(scene.output)
+    for frame in range(scene.n_frames):
+        i, j = scene.position(frame)
+        out[i, j] = sum(canvas[r, c] * tap for (r, c), tap in zip(scene.taps(i, j), flipped,
+                                                                   strict=True))
+    return out
+
+
+@pytest.mark.parametrize(("n", "k", "stride", "padding"), [
+    (3, 3, 2, "same"), (4, 3, 2, "same"), (3, 4, 2, "same"), (3, 2, 3, "same"), (2, 5, 1, "same"),
+    (3, 3, 2, "valid"), (3, 2, 3, "valid"), (3, 3, 2, 1), (2, 4, 2, 2),
+])  # fmt: skip
+def test_transposed_scene_computes_what_the_layer_computes(n, k, stride, padding):
+    from cnncourse.nn import conv_transpose2d_forward
+
+    scene = transposed_convolution_scene(n, k, stride=stride, padding=padding)
+    expected_size = conv_transpose_output_size(n, k, stride=stride, padding=padding)
+    assert scene.output == (expected_size, expected_size)
+    rng = np.random.default_rng(0)
+    x, w = rng.normal(size=(n, n)), rng.normal(size=(k, k))
+    layer, _ = conv_transpose2d_forward(x[None, :, :, None], w[:, :, None, None],
+                                        stride=stride, padding=padding)
+    np.testing.assert_allclose(transposed_by_scene(x, w, scene), layer[0, :, :, 0], atol=1e-12)
+
+
+def test_transposed_same_padding_multiplies_the_size_by_the_stride():
+    anim = animate_transposed_convolution((3, 2), 3, stride=2, padding="same")
+    assert n_frames(anim) == 6 * 4
+    assert "padding 'same'" in anim._fig.get_suptitle()
+
+
+@pytest.mark.parametrize("padding", ["full", "half", (1, 1), True, -1])
+def test_transposed_rejects_other_paddings(padding):
+    with pytest.raises(ValueError, match=re.escape(f"got {padding!r}")):
+        transposed_convolution_scene(3, 3, stride=2, padding=padding)
