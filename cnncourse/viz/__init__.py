@@ -25,7 +25,6 @@ __all__ = [
     "animate_convolution",
     "animate_pooling",
     "animate_receptive_field",
-    "animate_receptive_field",
     "animate_transposed_convolution",
     "animation_html",
     "convolution_scene",
