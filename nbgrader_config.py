@@ -16,8 +16,10 @@ c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "exercises"
 c.CourseDirectory.db_url = "sqlite:///gradebook.db"
 
-# A cell of lab 4 trains LeNet in numpy (about a minute on one laptop core); the 30 s default
-# would stop it. Ten minutes leaves room for a slow machine without letting a hung cell sit forever.
-c.Execute.timeout = 600
+# Lab 4 trains LeNet in numpy and in Keras inside single cells; its whole notebook autogrades in
+# about 45 s on one core here, more than nbgrader's 30 s default allows one cell. Three minutes
+# leaves a slow laptop four times that, and is also what one infinite loop in a submission costs
+# the grader (the driver's per-submission timeout follows from it).
+c.Execute.timeout = 180
 # Students see every failing test, not only the first, when they validate.
 c.Validator.validate_all = True
