@@ -78,7 +78,7 @@ def ensure_system_packages() -> None:
             f"    sudo apt-get install -y {' '.join(missing)}\nand run this command again."
         )
     run("apt-get", "update", "-qq")
-    run("apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing)
+    run("apt-get", "install", "-y", "-qq", *missing)  # with recommends (fonts), as tested
 
 
 def package_fingerprint() -> str:
