@@ -78,7 +78,8 @@ def ensure_system_packages() -> None:
             f"    sudo apt-get install -y {' '.join(missing)}\nand run this command again."
         )
     run("apt-get", "update", "-qq")
-    run("apt-get", "install", "-y", "-qq", *missing)  # with recommends (fonts), as tested
+    # With recommends (fonts), as tested; no debconf prompts, CI has no terminal.
+    run("apt-get", "install", "-y", "-qq", *missing, DEBIAN_FRONTEND="noninteractive")
 
 
 def package_fingerprint() -> str:
