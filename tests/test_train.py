@@ -28,8 +28,24 @@ def test_detect_accelerator_names_the_gpu_the_backend_sees(monkeypatch):
     assert train.detect_accelerator().describe().startswith("CPU")
 
 
-def test_detect_accelerator_on_this_machine_returns_a_device():
-    assert train.detect_accelerator().kind in ("GPU", "CPU")
+def backend_gpu_count() -> int:
+    """GPUs the current Keras backend reports, asked through the backend's own device list."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return sum(device.platform == "gpu" for device in jax.devices())
+    import tensorflow as tf
+
+    return len(tf.config.list_physical_devices("GPU"))
+
+
+@pytest.mark.keras
+def test_detect_accelerator_on_this_machine_matches_the_backend():
+    found = train.detect_accelerator()
+    gpus = backend_gpu_count()
+    expected = ("GPU", gpus) if gpus else ("CPU", 1)
+    assert (found.kind, found.count) == expected
+    assert found.name  # a CPU is named too, e.g. 'x86_64'
 
 
 @pytest.mark.parametrize(
