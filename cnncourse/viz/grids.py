@@ -140,15 +140,21 @@ def draw_grid(ax: Axes, mask: np.ndarray, *, origin=(0.0, 0.0), face: str = INPU
 
 
 def format_number(value: float, *, compact: bool = False) -> str:
-    """Integers without a decimal point, other numbers with 2 significant digits.
+    """Integers without a decimal point; numbers below 10 in size with 2 significant digits
+    ("0.5", "-0.062", "2.5"); larger ones with at most 2 decimals ("10.25", "-12.5").
 
-    compact: two decimals without the leading zero (".11", "-.05"), to fit small cells.
+    compact: two decimals, without the leading zero below 1 (".11", "-.05", "10.25"), to fit
+    small cells.
     """
-    if float(value).is_integer():
+    value = float(value)
+    if value.is_integer():
         return f"{value:.0f}"
     if compact:
-        return f"{value:.2f}".replace("0.", ".", 1)
-    return f"{value:.2g}"
+        text = f"{value:.2f}"
+        return text.replace("0.", ".", 1) if abs(value) < 1 else text
+    if abs(value) < 10:
+        return f"{value:.2g}"
+    return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
 def plot_matrix(
