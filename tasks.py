@@ -55,15 +55,26 @@ def run(*argv: str | Path, **extra_env: str) -> None:
 
 
 def ensure_venv() -> None:
-    """Create .venv and install the course with its test tools, unless already up to date."""
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    """Create .venv and install the course with every extra, unless already up to date.
+
+    The stamp covers pyproject.toml (what is installed) and constraints.txt (which versions).
+    """
+    wanted = hashlib.sha256(
+        (ROOT / "pyproject.toml").read_bytes() + (ROOT / "constraints.txt").read_bytes()
+    ).hexdigest()
     if STAMP.exists() and STAMP.read_text() == wanted:
         return
     if not (BIN / "python").exists():
         print(f"Creating the virtual environment in {VENV} ...", flush=True)
         venv.create(VENV, with_pip=True)
-    run(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-    run(BIN / "python", "-m", "pip", "install", "--quiet", "-e", ".[dev]")
+    pip = (BIN / "python", "-m", "pip")
+    run(*pip, "install", "--quiet", "--upgrade", "pip")
+    # Environments made before the tiers had tensorflow-cpu; tensorflow now replaces it, and the
+    # two must not overlay each other's files.
+    if subprocess.run([*map(str, pip), "show", "--quiet", "tensorflow-cpu"],
+                      capture_output=True).returncode == 0:
+        run(*pip, "uninstall", "--quiet", "--yes", "tensorflow-cpu", "tensorflow")
+    run(*pip, "install", "--quiet", "-c", ROOT / "constraints.txt", "-e", ".[dev]")
     STAMP.write_text(wanted)
 
 

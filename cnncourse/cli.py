@@ -11,7 +11,7 @@ import importlib
 import sys
 
 # Modules that contribute sub-commands, imported lazily so `cnncourse --help` stays fast.
-COMMAND_MODULES = ("cnncourse.train", "cnncourse.grading.cli")
+COMMAND_MODULES = ("cnncourse.labs", "cnncourse.train", "cnncourse.grading.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:
