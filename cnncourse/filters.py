@@ -63,6 +63,16 @@ def gaussian_blur(size: int = 5, sigma: float = 1.0) -> np.ndarray:
     return kernel / kernel.sum()
 
 
+def gaussian_blur_3x3() -> np.ndarray:
+    """The 3x3 Gaussian of the image-processing tables: 1/16 [[1, 2, 1], [2, 4, 2], [1, 2, 1]].
+
+    The outer product of the binomial weights (1, 2, 1) / 4 with themselves, a small
+    approximation of a Gaussian (sigma about 0.85); it sums to 1.
+    """
+    binomial = np.array([1.0, 2.0, 1.0]) / 4
+    return np.outer(binomial, binomial)
+
+
 def sharpen() -> np.ndarray:
     """3x3 sharpening kernel: the image plus its difference from the 4 neighbours (sums to 1)."""
     return np.array([[0.0, -1.0, 0.0], [-1.0, 5.0, -1.0], [0.0, -1.0, 0.0]])
@@ -73,6 +83,16 @@ def edge() -> np.ndarray:
     kernel = -np.ones((3, 3))
     kernel[1, 1] = 8.0
     return kernel
+
+
+def diagonal_edge() -> np.ndarray:
+    """3x3 kernel [[1, 0, -1], [0, 0, 0], [-1, 0, 1]] of the edge-detection tables (sums to 0).
+
+    It adds the two corners on one diagonal and subtracts the two on the other: 4 times the
+    mixed derivative d2/dx dy. Flat regions and straight horizontal or vertical edges give 0;
+    corners and diagonal structures respond, with a sign that depends on their orientation.
+    """
+    return np.array([[1.0, 0.0, -1.0], [0.0, 0.0, 0.0], [-1.0, 0.0, 1.0]])
 
 
 def laplacian() -> np.ndarray:
@@ -101,8 +121,10 @@ KERNELS: dict[str, Callable[[], np.ndarray]] = {
     "shift": shift,
     "box blur": box_blur,
     "gaussian blur": gaussian_blur,
+    "gaussian 3x3": gaussian_blur_3x3,
     "sharpen": sharpen,
     "edge": edge,
+    "diagonal edge": diagonal_edge,
     "laplacian": laplacian,
     "sobel x": sobel_x,
     "sobel y": sobel_y,

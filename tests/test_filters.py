@@ -7,9 +7,11 @@ from cnncourse.filters import (
     KERNELS,
     apply_filter,
     box_blur,
+    diagonal_edge,
     edge,
     flip_kernel,
     gaussian_blur,
+    gaussian_blur_3x3,
     gradient_magnitude,
     identity,
     laplacian,
@@ -164,3 +166,21 @@ def test_bad_input_raises_value_error_naming_the_shape(image, kernel, fragment):
 def test_bad_kernel_arguments_raise(call):
     with pytest.raises(ValueError, match="got"):
         call()
+
+
+def test_gaussian_3x3_is_the_binomial_table_kernel():
+    np.testing.assert_allclose(gaussian_blur_3x3() * 16, [[1, 2, 1], [2, 4, 2], [1, 2, 1]])
+
+
+def test_diagonal_edge_ignores_straight_edges_and_answers_corners():
+    np.testing.assert_array_equal(diagonal_edge(), [[1, 0, -1], [0, 0, 0], [-1, 0, 1]])
+    vertical = np.zeros((7, 7))
+    vertical[:, 4:] = 1.0
+    for image in (vertical, vertical.T):
+        np.testing.assert_allclose(apply_filter(image, diagonal_edge(), padding="valid"), 0.0)
+    corner = np.zeros((7, 7))
+    corner[3:, 3:] = 1.0  # bright lower-right quadrant
+    out = apply_filter(corner, diagonal_edge(), padding="valid")
+    # the 4 windows holding the corner see one lit corner tap (+1) and lit zero taps
+    assert np.argwhere(out).tolist() == [[1, 1], [1, 2], [2, 1], [2, 2]]
+    np.testing.assert_array_equal(out[out != 0], 1.0)
