@@ -1,0 +1,439 @@
+"""Which submissions of a lab have answer code alike: pairs ranked, passages side by side.
+
+    result = compare_answers(release_notebook, {"ada": notebook, "bert": notebook, ...})
+    cnncourse similarity lab1_convolution    # autograded/lab1_convolution_similarity.html
+
+Only the answer code counts: the source of the lab's solution cells (nbgrader `solution: true`)
+as each student left them. The release's version of those cells (signatures, docstrings,
+`# YOUR CODE HERE`) is boilerplate and never matches.
+
+Each answer goes through three normalisations before fingerprinting, so that what a copier
+changes cheaply changes nothing:
+
+1. `ast` parse and unparse: comments, docstrings, blank lines and formatting disappear
+   (`( a+b )` and `a + b` read the same; a call split over lines reads as one line);
+2. independent statements in a canonical order: a run of simple statements none of which reads
+   or writes a name another one writes is sorted, so swapping `H, W = x.shape` and
+   `KH, KW = k.shape` changes nothing;
+3. copydetect's own tokenizer (pygments) turns every variable, attribute and function name into
+   `V` or `F` and every string into `S`, so renaming changes nothing.
+
+Then copydetect (winnowing, Schleimer, Wilkerson & Aiken 2003) fingerprints k-grams of the
+normalised tokens. A passage found in more than `common_share` of the class is common knowledge
+(the formula the lab gives, `np.sqrt(gx ** 2 + gy ** 2)`) and is ignored like the release, as
+MOSS does with its -m option.
+
+A pair's score is the share of the shorter answer found in the other one: 1.0 when one answer
+is contained in the other. A score above the threshold is a reason to look at the two
+notebooks, never a verdict: short answers and a single correct way to write a function make
+honest students alike.
+"""
+
+from __future__ import annotations
+
+import ast
+import html
+import io
+import itertools
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import numpy as np
+from nbformat import NotebookNode
+
+# Chosen on the class of tests/grading/fixtures/similarity: the disguised copy scores 1.0, the
+# most alike honest pairs 0.22 (two loop solutions sharing loop headers; 0.54 without the
+# common-passage filter).
+DEFAULT_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class SimilarityOptions:
+    """How answers are fingerprinted and when a pair is flagged."""
+
+    # Flag a pair when this share of the shorter answer is found in the other (0 to 1).
+    threshold: float = DEFAULT_THRESHOLD
+    # k: the shortest run of normalised characters that counts as a match. On normalised code
+    # (`V=V.V(V)` for `out = np.zeros(n)`) 25 characters is about one statement.
+    noise: int = 25
+    # Every shared run this long is found (winnowing window = guarantee - noise + 1).
+    guarantee: int = 30
+    # Passages in more than this share of the submissions are common knowledge, not copying.
+    common_share: float = 0.5
+    # Answers shorter than this many normalised characters (a stub left as released) are not
+    # compared: there is nothing to copy.
+    min_answer: int = 40
+
+    def __post_init__(self) -> None:
+        if not 0 < self.threshold <= 1:
+            raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
+        if self.noise < 5 or self.guarantee < self.noise:
+            raise ValueError(
+                f"need 5 <= noise <= guarantee, got noise={self.noise}, "
+                f"guarantee={self.guarantee}"
+            )
+        if not 0 < self.common_share <= 1:
+            raise ValueError(f"common_share must be in (0, 1], got {self.common_share}")
+
+
+@dataclass
+class Answer:
+    """One student's answer code: the solution cells, normalised, and as written."""
+
+    student: str
+    normalised: str
+    original: dict[str, str]  # grade_id -> the cell as the student left it
+
+
+@dataclass
+class Pair:
+    """Two submissions and how much of their answer code they share."""
+
+    students: tuple[str, str]
+    score: float  # share of the shorter answer found in the other (0 to 1)
+    shares: tuple[float, float]  # share of each answer found in the other
+    passages: tuple[np.ndarray, np.ndarray]  # (2, M) start/end offsets in each normalised text
+
+
+@dataclass
+class SimilarityResult:
+    pairs: list[Pair]  # every compared pair, highest score first
+    answers: dict[str, Answer]
+    not_compared: dict[str, str] = field(default_factory=dict)  # student -> why
+    options: SimilarityOptions = field(default_factory=SimilarityOptions)
+
+    @property
+    def flagged(self) -> list[Pair]:
+        return [p for p in self.pairs if p.score >= self.options.threshold]
+
+
+# ----------------------------------------------------------------------------- answer code
+def solution_ids(release: NotebookNode) -> list[str]:
+    """grade_ids of the release's solution cells, in notebook order."""
+    ids = []
+    for cell in release.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("solution") and meta.get("grade_id"):
+            ids.append(meta["grade_id"])
+    return ids
+
+
+def answer_cells(notebook: NotebookNode, ids: list[str]) -> dict[str, str]:
+    """{grade_id: source} of the solution cells `ids` found in `notebook` (first copy wins)."""
+    found: dict[str, str] = {}
+    for cell in notebook.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
+        if cell.cell_type == "code" and grade_id in ids and grade_id not in found:
+            found[grade_id] = cell.source
+    return {grade_id: found[grade_id] for grade_id in ids if grade_id in found}
+
+
+def normalise(source: str) -> str:
+    """Code without comments, docstrings or formatting, independent statements sorted.
+
+    A cell that is not valid Python (IPython magics aside) is returned without its comments
+    and blank lines only, so that it can still be compared.
+    """
+    lines = [ln for ln in source.splitlines() if not ln.lstrip().startswith(("%", "!"))]
+    try:
+        tree = ast.parse("\n".join(lines))
+    except SyntaxError:
+        kept = (ln.split("#")[0].rstrip() for ln in lines)
+        return "\n".join(ln for ln in kept if ln.strip())
+    _strip_docstrings(tree)
+    _canonical_order(tree)
+    return ast.unparse(tree)
+
+
+def _strip_docstrings(tree: ast.AST) -> None:
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+                and body and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):  # fmt: skip
+            node.body = body[1:] or [ast.Pass()]
+
+
+SIMPLE = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.Import, ast.ImportFrom)
+
+
+def _canonical_order(tree: ast.AST) -> None:
+    """Sort each run of mutually independent simple statements by its renamed text."""
+    for node in ast.walk(tree):
+        for name in ("body", "orelse", "finalbody"):
+            block = getattr(node, name, None)
+            if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+                setattr(node, name, _sorted_runs(block))
+
+
+def _sorted_runs(block: list[ast.stmt]) -> list[ast.stmt]:
+    result: list[ast.stmt] = []
+    run: list[ast.stmt] = []
+    for statement in block:
+        if isinstance(statement, SIMPLE) and all(_independent(statement, s) for s in run):
+            run.append(statement)
+            continue
+        result += sorted(run, key=_shape)
+        run = [statement] if isinstance(statement, SIMPLE) else []
+        if not run:
+            result.append(statement)
+    return result + sorted(run, key=_shape)
+
+
+def _names(statement: ast.stmt) -> tuple[set[str], set[str]]:
+    """(names written, names read) by a simple statement; a call may write what it reads."""
+    written, read = set(), set()
+    for node in ast.walk(statement):
+        if isinstance(node, ast.Name):
+            (written if isinstance(node.ctx, ast.Store) else read).add(node.id)
+        elif isinstance(node, ast.alias):
+            written.add((node.asname or node.name).split(".")[0])
+    if isinstance(statement, ast.AugAssign | ast.Expr) or any(
+        isinstance(n, ast.Call | ast.Subscript | ast.Attribute) and isinstance(
+            getattr(n, "ctx", None), ast.Store) for n in ast.walk(statement)
+    ):
+        written |= read  # x += 1, out[i] = v, f(a) may change what they touch
+    return written, read
+
+
+def _independent(a: ast.stmt, b: ast.stmt) -> bool:
+    written_a, read_a = _names(a)
+    written_b, read_b = _names(b)
+    return not (written_a & (read_b | written_b) or written_b & read_a)
+
+
+def _shape(statement: ast.stmt) -> str:
+    """A statement's text with every name replaced, so the order ignores renaming."""
+    from copydetect.utils import filter_code
+
+    return filter_code(ast.unparse(statement), "statement.py", "python")[0]
+
+
+# ----------------------------------------------------------------------------- comparison
+def _fingerprint(student: str, text: str, options: SimilarityOptions, boilerplate: np.ndarray):
+    from copydetect import CodeFingerprint
+
+    window = options.guarantee - options.noise + 1
+    return CodeFingerprint(f"{student}.py", options.noise, window, boilerplate=boilerplate,
+                           language="python", fp=io.StringIO(text))  # fmt: skip
+
+
+def _all_hashes(text: str, options: SimilarityOptions) -> set[int]:
+    from copydetect import CodeFingerprint
+
+    if not text:
+        return set()
+    return CodeFingerprint("release.py", options.noise, 1, language="python",
+                           fp=io.StringIO(text)).hashes  # fmt: skip
+
+
+def compare_answers(
+    release: NotebookNode,
+    notebooks: dict[str, NotebookNode],
+    options: SimilarityOptions | None = None,
+) -> SimilarityResult:
+    """Compare the answer code of every pair of `notebooks` ({student: notebook}).
+
+    release: the lab as handed out; its solution cells say which cells are answers, and their
+    released text is boilerplate. Returns every pair that could be compared, highest first.
+    """
+    options = options or SimilarityOptions()
+    ids = solution_ids(release)
+    if not ids:
+        raise ValueError("the release notebook has no solution cells (nbgrader solution: true)")
+    released = answer_cells(release, ids)
+    boilerplate = _all_hashes("\n".join(normalise(s) for s in released.values()), options)
+
+    answers, not_compared = {}, {}
+    for student, notebook in sorted(notebooks.items()):
+        cells = answer_cells(notebook, ids)
+        text = "\n".join(normalise(cells[i]) for i in ids if i in cells)
+        if len(text) < options.min_answer or not _all_hashes(text, options) - boilerplate:
+            not_compared[student] = "no answer code beyond the release (stubs left as handed out)"
+            continue
+        answers[student] = Answer(student, text, cells)
+
+    common = _common_hashes(answers, boilerplate, options)
+    excluded = np.array(sorted(boilerplate | common), dtype=np.int64)
+    prints = {s: _fingerprint(s, a.normalised, options, excluded) for s, a in answers.items()}
+    for student in [s for s, fp in prints.items() if fp.token_coverage == 0]:
+        not_compared[student] = "all of its answer code is release code or common to the class"
+        del prints[student], answers[student]
+    pairs = [_compare(a, b, prints) for a, b in itertools.combinations(sorted(prints), 2)]
+    pairs.sort(key=lambda p: (-p.score, p.students))
+    return SimilarityResult(pairs, answers, not_compared, options)
+
+
+def _common_hashes(answers: dict[str, Answer], boilerplate: set[int],
+                   options: SimilarityOptions) -> set[int]:  # fmt: skip
+    """k-grams found in more than `common_share` of the answers (at least 3 of them)."""
+    counts: Counter[int] = Counter()
+    for answer in answers.values():
+        counts.update(_all_hashes(answer.normalised, options) - boilerplate)
+    limit = max(2, int(options.common_share * len(answers)))
+    return {h for h, n in counts.items() if n > limit}
+
+
+def _compare(a: str, b: str, prints: dict) -> Pair:
+    from copydetect import compare_files
+
+    _, (share_a, share_b), (slices_a, slices_b) = compare_files(prints[a], prints[b])
+    empty = np.zeros((2, 0), dtype=int)
+    slices_a = slices_a if np.size(slices_a) else empty
+    slices_b = slices_b if np.size(slices_b) else empty
+    shares = (min(float(share_a), 1.0), min(float(share_b), 1.0))
+    return Pair((a, b), max(shares), shares, (slices_a.astype(int), slices_b.astype(int)))
+
+
+# ----------------------------------------------------------------------------- a course's lab
+def read_submissions(
+    folder: Path, lab: str, source: NotebookNode, release: NotebookNode
+) -> tuple[dict[str, NotebookNode], dict[str, str]]:
+    """({student: notebook}, {student: why unreadable}) from nbgrader's STUDENT/LAB/ layout.
+
+    Notebooks are read (and misnamed ones found) as the grading driver reads them.
+    """
+    from cnncourse.grading.driver import find_students
+    from cnncourse.grading.validation import LabCells, check_submission
+
+    cells = LabCells.from_source(lab, source, release)
+    notebooks, unreadable = {}, {}
+    for student in find_students(folder, lab):
+        verdict = check_submission(folder / student / lab, cells)
+        if verdict.notebook is None:
+            unreadable[student] = "; ".join(verdict.reasons) or verdict.status
+        else:
+            notebooks[student] = verdict.notebook
+    return notebooks, unreadable
+
+
+def compare_lab(course, lab: str, *, submissions: Path | None = None,
+                options: SimilarityOptions | None = None) -> SimilarityResult:  # fmt: skip
+    """`compare_answers` for every submission of `lab` in a course (default: submitted/)."""
+    course.check_lab(lab)
+    release_path = course.release / lab / f"{lab}.ipynb"
+    if not release_path.exists():
+        raise ValueError(f"lab {lab!r} is not released: no {release_path} (cnncourse release)")
+    release = nbformat.read(release_path, as_version=4)
+    source = nbformat.read(course.source / lab / f"{lab}.ipynb", as_version=4)
+    folder = Path(submissions) if submissions else course.submitted
+    notebooks, unreadable = read_submissions(folder, lab, source, release)
+    result = compare_answers(release, notebooks, options)
+    result.not_compared.update(unreadable)
+    return result
+
+
+# ----------------------------------------------------------------------------- reports
+CAVEAT = ("A high score is a reason to look at two notebooks side by side, never a verdict: "
+          "short answers, a formula the lab gives, or one natural way to write a function make "
+          "honest students alike.")  # fmt: skip
+
+
+def format_pairs(result: SimilarityResult, top: int = 10) -> str:
+    """The terminal summary: flagged pairs, then the next most alike, and the caveat."""
+    lines = [f"{len(result.answers)} answers compared, {len(result.pairs)} pairs; "
+             f"{len(result.flagged)} at or above the threshold {result.options.threshold:g}"]
+    for pair in result.pairs[: max(top, len(result.flagged))]:
+        mark = "FLAG" if pair.score >= result.options.threshold else "    "
+        lines.append(f"  {mark} {pair.score:5.2f}  {pair.students[0]} ~ {pair.students[1]}  "
+                     f"(shares {pair.shares[0]:.2f} / {pair.shares[1]:.2f})")
+    for student, why in sorted(result.not_compared.items()):
+        lines.append(f"  not compared: {student}: {why}")
+    lines.append(CAVEAT)
+    return "\n".join(lines)
+
+
+def _highlighted(text: str, slices: np.ndarray) -> str:
+    """HTML of `text` with the matching passages marked."""
+    out, position = [], 0
+    for start, end in sorted(zip(slices[0], slices[1], strict=True)):
+        start = max(start, position)
+        out.append(html.escape(text[position:start]))
+        out.append(f"<mark>{html.escape(text[start:end])}</mark>")
+        position = max(position, end)
+    out.append(html.escape(text[position:]))
+    return "".join(out)
+
+
+PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 1.5em auto; max-width: 90em; padding: 0 1em; }}
+.caveat {{ background: #fff6d6; border-left: 4px solid #e0b000; padding: .6em 1em; }}
+table.rank td, table.rank th {{ padding: .2em .8em; text-align: left; }}
+.flag {{ color: #b00020; font-weight: bold; }}
+.side {{ display: grid; grid-template-columns: 1fr 1fr; gap: 1em; }}
+pre {{ background: #f6f6f6; padding: .6em; overflow-x: auto; font-size: 85%; }}
+mark {{ background: #ffd0d0; }}
+</style></head><body>
+<h1>{title}</h1>
+<p class="caveat">{caveat}</p>
+<p>{summary}</p>
+<table class="rank"><tr><th>#</th><th>score</th><th>students</th><th>share of each</th></tr>
+{rows}</table>
+{details}
+<h2>How answers were compared</h2>
+<p>Only the solution cells count; their released text (signatures, docstrings, stubs) is
+ignored, and so is any passage found in more than {common:.0%} of the answers. Comments,
+docstrings and formatting are removed, independent statements put in one order, and names
+replaced (copydetect's tokenizer) before winnowing fingerprints (k = {noise} characters of
+normalised code). The score is the share of the shorter answer found in the other. The code
+below is shown as compared; each notebook's cells as written follow it.</p>
+{not_compared}
+</body></html>
+"""
+
+
+def similarity_html(result: SimilarityResult, lab: str, show: int = 10) -> str:
+    """A self-contained page: the ranking, then each flagged (or top) pair side by side."""
+    threshold = result.options.threshold
+    rows, details = [], []
+    shown = result.pairs[: max(show, len(result.flagged))]
+    for rank, pair in enumerate(shown, 1):
+        a, b = pair.students
+        css = ' class="flag"' if pair.score >= threshold else ""
+        rows.append(f'<tr><td>{rank}</td><td{css}>{pair.score:.2f}</td>'
+                    f'<td><a href="#pair{rank}">{html.escape(a)} ~ {html.escape(b)}</a></td>'
+                    f"<td>{pair.shares[0]:.2f} / {pair.shares[1]:.2f}</td></tr>")
+        details.append(_pair_section(result, pair, rank))
+    not_compared = "".join(f"<li>{html.escape(s)}: {html.escape(w)}</li>"
+                           for s, w in sorted(result.not_compared.items()))
+    return PAGE.format(
+        title=html.escape(f"Similar answers: {lab}"),
+        caveat=html.escape(CAVEAT),
+        summary=html.escape(f"{len(result.answers)} answers, {len(result.pairs)} pairs, "
+                            f"{len(result.flagged)} at or above the threshold {threshold:g}."),
+        rows="\n".join(rows), details="\n".join(details),
+        common=result.options.common_share, noise=result.options.noise,
+        not_compared=f"<h2>Not compared</h2><ul>{not_compared}</ul>" if not_compared else "",
+    )  # fmt: skip
+
+
+def _pair_section(result: SimilarityResult, pair: Pair, rank: int) -> str:
+    columns = []
+    for student, slices, share in zip(pair.students, pair.passages, pair.shares, strict=True):
+        answer = result.answers[student]
+        cells = "\n\n".join(f"# --- {grade_id}\n{source}"
+                            for grade_id, source in answer.original.items())
+        columns.append(
+            f"<div><h3>{html.escape(student)} ({share:.0%} found in the other)</h3>"
+            f"<pre>{_highlighted(answer.normalised, slices)}</pre>"
+            f"<details><summary>cells as written</summary><pre>{html.escape(cells)}</pre>"
+            f"</details></div>")
+    a, b = (html.escape(s) for s in pair.students)
+    return (f'<section id="pair{rank}"><h2>{rank}. {a} ~ {b}: {pair.score:.2f}</h2>'
+            f'<div class="side">{"".join(columns)}</div></section>')
+
+
+def write_similarity_report(result: SimilarityResult, lab: str, folder: Path) -> Path:
+    """autograded/LAB_similarity.html (folder is the course's autograded/)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{lab}_similarity.html"
+    path.write_text(similarity_html(result, lab), encoding="utf-8")
+    return path

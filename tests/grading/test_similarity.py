@@ -1,0 +1,231 @@
+"""`cnncourse similarity`: a disguised copy ranks first, honest solutions in other styles stay
+below the default threshold, and release code never counts."""
+
+from __future__ import annotations
+
+import copy
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from cnncourse.cli import main
+from cnncourse.grading.similarity import (
+    DEFAULT_THRESHOLD,
+    SimilarityOptions,
+    answer_cells,
+    compare_answers,
+    normalise,
+    solution_ids,
+)
+
+sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "similarity"))
+from lab1_class import ANSWERS, COPIED_PAIRS  # noqa: E402
+
+ROOT = Path(__file__).parents[2]
+LAB1 = "lab1_convolution"
+STUB = re.compile(r"^( *)# YOUR CODE HERE\n\1raise NotImplementedError\(\)", re.M)
+
+
+@pytest.fixture(scope="module")
+def release() -> nbformat.NotebookNode:
+    return nbformat.read(ROOT / "exercises" / LAB1 / f"{LAB1}.ipynb", as_version=4)
+
+
+def filled(release: nbformat.NotebookNode, answers: dict[str, list[str]]):
+    """The release with each stub of each answered solution cell replaced by a body."""
+    notebook = copy.deepcopy(release)
+    missing = set(answers) - set(solution_ids(release))
+    assert not missing, f"the lab-1 release no longer has the solution cells {missing}"
+    for cell in notebook.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            bodies = iter(answers[grade_id])
+
+            def body(match: re.Match, bodies=bodies) -> str:
+                indent = match.group(1)
+                return "\n".join(indent + line if line else line
+                                 for line in next(bodies).splitlines())
+
+            cell.source = STUB.sub(body, cell.source)
+            assert next(bodies, None) is None, f"{grade_id}: more bodies than stubs"
+    return notebook
+
+
+@pytest.fixture(scope="module")
+def lab1_class(release):
+    return {student: filled(release, answers) for student, answers in ANSWERS.items()}
+
+
+@pytest.fixture(scope="module")
+def lab1_result(release, lab1_class):
+    return compare_answers(release, lab1_class)
+
+
+def run_answers(notebook) -> dict:
+    """Execute a submission's answer cells (numpy only) and return its namespace."""
+    namespace = {"np": np}
+    for source in answer_cells(notebook, solution_ids(notebook)).values():
+        exec(source, namespace)  # noqa: S102 (our own fixture code)
+    return namespace
+
+
+@pytest.mark.parametrize("student", sorted(ANSWERS))
+def test_every_student_of_the_class_is_correct(lab1_class, student):
+    """The honest students are honest *correct* solutions (no fake dissimilarity by bugs)."""
+    from cnncourse.arithmetic import conv_output_size
+    from cnncourse.filters import sobel_x, sobel_y
+    from cnncourse.nn import conv1d_forward, conv2d_forward
+
+    ns = run_answers(lab1_class[student])
+    rng = np.random.default_rng(3)
+    x, w = rng.normal(size=17), rng.normal(size=3)
+    for stride, padding, dilation in [(1, 0, 1), (2, 1, 1), (1, 2, 2), (3, 1, 2)]:
+        expected = conv1d_forward(x[None, :, None], w[:, None, None], stride=stride,
+                                  padding=padding, dilation=dilation)[0][0, :, 0]
+        got = ns["conv1d"](x, w, stride=stride, padding=padding, dilation=dilation)
+        np.testing.assert_allclose(got, expected, atol=1e-12)
+    image, kernel = rng.normal(size=(9, 7)), rng.normal(size=(3, 2))
+    expected = conv2d_forward(image[None, :, :, None], kernel[:, :, None, None])[0][0, :, :, 0]
+    np.testing.assert_allclose(ns["corr2d"](image, kernel), expected, atol=1e-12)
+    np.testing.assert_array_equal(ns["sobel_x"](), sobel_x())
+    np.testing.assert_array_equal(ns["sobel_y"](), sobel_y())
+    for i, k, s, p, d in [(7, 3, 2, 1, 2), (5, 3, 1, 1, 1), (10, 2, 3, 0, 3), (6, 3, 2, 1, 1)]:
+        expected = conv_output_size(i, k, stride=s, padding=p, dilation=d)
+        assert ns["conv_output_size"](i, k, s, p, d) == expected
+
+
+def test_the_disguised_copy_is_the_top_pair_and_alone_flagged(lab1_result):
+    top = lab1_result.pairs[0]
+    assert set(top.students) == {"ada", "bert"}
+    flagged = {frozenset(p.students) for p in lab1_result.flagged}
+    assert flagged == COPIED_PAIRS  # precision 1 and recall 1 at the default threshold
+    honest = [p.score for p in lab1_result.pairs if frozenset(p.students) not in COPIED_PAIRS]
+    assert len(honest) == 14  # 6 students, 15 pairs, one copy
+    # the margin the default threshold sits in
+    assert top.score >= 0.8
+    assert max(honest) < DEFAULT_THRESHOLD - 0.15
+
+
+def test_precision_and_recall_over_thresholds(lab1_result):
+    """Printed for the closing note; the copy is found from 0.3 to 0.9."""
+    for threshold in (0.3, 0.5, 0.7, 0.9):
+        flagged = {frozenset(p.students) for p in lab1_result.pairs if p.score >= threshold}
+        true = flagged & COPIED_PAIRS
+        precision = len(true) / len(flagged) if flagged else 1.0
+        recall = len(true) / len(COPIED_PAIRS)
+        print(f"threshold {threshold}: precision {precision:.2f} recall {recall:.2f}")
+        assert (precision, recall) == (1.0, 1.0)
+
+
+def test_without_the_common_passage_filter_an_honest_pair_would_be_flagged(release, lab1_class):
+    """The filter is what keeps shared loop headers and the given formulas from flagging."""
+    result = compare_answers(release, lab1_class, SimilarityOptions(common_share=1.0))
+    flagged = {frozenset(p.students) for p in result.flagged}
+    assert flagged - COPIED_PAIRS, "the fixture no longer exercises the common-passage filter"
+
+
+def test_renaming_every_name_changes_nothing(release, lab1_class):
+    ada = lab1_class["ada"]
+    renamed = copy.deepcopy(ada)
+    names = {"padded": "zz", "result": "acc_out", "total": "tt", "n_out": "m", "span": "ext",
+             "acc": "s0", "out": "res", "KH": "q1", "KW": "q2", "gx": "a1", "gy": "a2"}
+    for cell in renamed.cells:
+        for old, new in names.items():
+            cell.source = re.sub(rf"\b{old}\b", new, cell.source)
+    result = compare_answers(release, {"ada": ada, "copy": renamed,
+                                       "cleo": lab1_class["cleo"]})
+    assert result.pairs[0].students == ("ada", "copy")
+    assert result.pairs[0].score == pytest.approx(1.0)
+
+
+def test_release_code_never_counts(release, lab1_class):
+    """Two students who left the stubs share the whole release: neither is compared."""
+    notebooks = {"blank1": copy.deepcopy(release), "blank2": copy.deepcopy(release),
+                 "ada": lab1_class["ada"], "cleo": lab1_class["cleo"]}
+    result = compare_answers(release, notebooks)
+    assert set(result.not_compared) == {"blank1", "blank2"}
+    assert [p.students for p in result.pairs] == [("ada", "cleo")]
+    # the signatures and docstrings both keep from the release are not a match
+    assert result.pairs[0].score < 0.3
+
+
+def test_normalise_drops_comments_formatting_and_docstrings():
+    a = 'def f(x):\n    """Doc."""\n    # a comment\n    return ( x+1 )  # why\n'
+    b = "def f(x):\n    return x + 1\n"
+    assert normalise(a) == normalise(b)
+
+
+def test_normalise_sorts_independent_statements_only():
+    independent = normalise("a = x.shape\nb = len(w) + 1\nc = a\n")
+    swapped = normalise("b = len(w) + 1\na = x.shape\nc = a\n")
+    assert independent == swapped
+    dependent = normalise("a = 1\nb = a + 1\n")
+    assert dependent.splitlines() == ["a = 1", "b = a + 1"]
+    in_place = normalise("out[0] = 1\ny = out.sum()\n")  # a subscript store is a write
+    assert in_place.splitlines() == ["out[0] = 1", "y = out.sum()"]
+
+
+def test_a_cell_that_is_not_python_is_still_compared():
+    assert normalise("def f(:\n    return 1  # broken\n") == "def f(:\n    return 1"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [(dict(threshold=0), "threshold must be in \\(0, 1\\], got 0"),
+     (dict(threshold=1.5), "got 1.5"),
+     (dict(noise=30, guarantee=20), "noise=30, guarantee=20"),
+     (dict(common_share=0), "common_share must be in \\(0, 1\\], got 0")],
+)  # fmt: skip
+def test_bad_options_are_refused_by_name(options, message):
+    with pytest.raises(ValueError, match=message):
+        SimilarityOptions(**options)
+
+
+def test_a_release_without_solution_cells_is_refused(release):
+    bare = copy.deepcopy(release)
+    for cell in bare.cells:
+        cell.metadata.get("nbgrader", {}).pop("solution", None)
+    with pytest.raises(ValueError, match="no solution cells"):
+        compare_answers(bare, {})
+
+
+# ----------------------------------------------------------------------------- the command
+TINY_ANSWERS = {
+    "ada": ["K = len(w)\nout = np.zeros(len(x) - K + 1)\nfor i in range(len(out)):\n"
+            "    total = 0.0\n    for u in range(K):\n        total += w[u] * x[i + u]\n"
+            "    out[i] = total\nreturn out",
+            "return (n + 2 * padding - k) // stride + 1"],
+    "bert": ["L = len(w)\nres = np.zeros(len(x) - L + 1)\nfor j in range(len(res)):\n"
+             "    s = 0.0  # running sum\n    for t in range(L):\n        s += w[t]*x[j+t]\n"
+             "    res[j] = s\nreturn res",
+             "return (n+2*padding-k)//stride+1"],
+    "cleo": ["from numpy.lib.stride_tricks import sliding_window_view\n\n"
+             "return np.einsum('ik,k->i', sliding_window_view(x, len(w)), w)",
+             "return int(np.floor((n + 2 * padding - k) / stride)) + 1"],
+}
+
+
+def test_the_command_writes_an_offline_page_and_ranks_the_copy(tiny_course, capsys):
+    lab = "lab0_tiny"
+    release = nbformat.read(tiny_course.release / lab / f"{lab}.ipynb", as_version=4)
+    ids = solution_ids(release)
+    for student, bodies in TINY_ANSWERS.items():
+        notebook = filled(release, dict(zip(ids, ([b] for b in bodies), strict=True)))
+        folder = tiny_course.submitted / student / lab
+        folder.mkdir(parents=True)
+        nbformat.write(notebook, folder / f"{lab}.ipynb")
+    (tiny_course.submitted / "dan" / lab).mkdir(parents=True)
+    (tiny_course.submitted / "dan" / lab / f"{lab}.ipynb").write_text("{not json")
+
+    assert main(["similarity", lab, "--course", str(tiny_course.root)]) == 0
+    out = capsys.readouterr().out
+    assert "ada ~ bert" in out.splitlines()[1]
+    assert "not compared: dan" in out
+    assert "never a verdict" in out
+    page = (tiny_course.autograded / f"{lab}_similarity.html").read_text()
+    assert "ada ~ bert" in page and "<mark>" in page and "never a verdict" in page
+    assert not re.search(r"""(src|href)=["']?(https?:)?//|@import|url\(""", page)
