@@ -2,11 +2,17 @@
 
     cnncourse release [LAB ...]              nbgrader generate_assignment (every lab by default)
     cnncourse grade LAB [--submissions DIR] [--jobs N] [--timeout S] [--cell-timeout S]
-                        [--student S ...] [--no-sandbox]
+                        [--student S ...] [--no-sandbox | --require-sandbox]
+                        [--scheduler tcp://HOST:8786 | --scheduler local] [--skip-preflight]
                                              autograde in parallel, sandboxed, with a summary
+                                             (on a Dask cluster's workers with --scheduler)
     cnncourse feedback LAB                   nbgrader generate_feedback
     cnncourse export [--to grades.csv]       nbgrader export
+    cnncourse export --format canvas|moodle [--roster roster.csv] [--match COLUMN]
+                                             one column per lab, as the LMS's grade import reads
     cnncourse demo [LAB] [--dir demo]        a synthetic class, graded end to end
+    cnncourse similarity LAB [--threshold T] pairs of submissions with alike answer code, ranked,
+                                             side by side in autograded/LAB_similarity.html
 
 Every command works on the course directory given by --course (default: the current folder,
 whose nbgrader_config.py also serves plain nbgrader commands).
@@ -32,6 +38,14 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     grade.add_argument("--submissions", type=Path, help="folder of STUDENT/LAB/ (submitted/)")
     grade.add_argument("--student", action="append", help="grade only this student (repeat)")
     add_grading_options(grade)
+    grade.add_argument(
+        "--scheduler", metavar="ADDRESS",
+        help="grade on the workers of this Dask cluster (tcp://host:8786), or 'local' to start one",
+    )  # fmt: skip
+    grade.add_argument(
+        "--skip-preflight", action="store_true",
+        help="do not grade the lab's own solution first (it stops the run unless it scores full)",
+    )  # fmt: skip
     grade.set_defaults(func=run_grade)
 
     feedback = subparsers.add_parser("feedback", parents=[course], help="HTML feedback for a lab")
@@ -39,8 +53,18 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     feedback.set_defaults(func=run_feedback)
 
     export = subparsers.add_parser("export", parents=[course], help="export grades to CSV")
-    export.add_argument("--to", type=Path, default=Path("grades.csv"), help="CSV file to write")
+    export.add_argument("--to", type=Path, help="CSV file to write (grades[_FORMAT].csv)")
+    add_lms_options(export)
     export.set_defaults(func=run_export)
+
+    similarity = subparsers.add_parser(
+        "similarity", parents=[course], help="rank pairs of submissions with alike answer code")
+    similarity.add_argument("lab")
+    similarity.add_argument("--submissions", type=Path, help="folder of STUDENT/LAB/ (submitted/)")
+    similarity.add_argument(
+        "--threshold", type=float, default=None,
+        help="flag pairs sharing at least this share of the shorter answer (default 0.5)")
+    similarity.set_defaults(func=run_similarity)
 
     demo = subparsers.add_parser("demo", parents=[course], help="grade a synthetic class")
     demo.add_argument("lab", nargs="?", default="lab1_convolution")
@@ -62,9 +86,14 @@ def add_grading_options(
     )  # fmt: skip
     parser.add_argument(
         "--cell-timeout", type=int, default=cell_timeout,
-        help="seconds per cell (default: Execute.timeout of nbgrader_config.py)",
+        help="seconds per cell (default: the lab's entry in nbgrader_config.py)",
     )  # fmt: skip
-    parser.add_argument("--no-sandbox", action="store_true", help="resource limits only")
+    sandbox = parser.add_mutually_exclusive_group()
+    sandbox.add_argument("--no-sandbox", action="store_true", help="resource limits only")
+    sandbox.add_argument(
+        "--require-sandbox", action="store_true",
+        help="refuse to grade where bubblewrap cannot start (default: limits only, with a warning)",
+    )  # fmt: skip
 
 
 def grading_options(args: argparse.Namespace):
@@ -74,7 +103,9 @@ def grading_options(args: argparse.Namespace):
         jobs=DEFAULT_JOBS if args.jobs is None else args.jobs,
         timeout=args.timeout,
         cell_timeout=args.cell_timeout,
-        sandbox=False if args.no_sandbox else None,
+        sandbox=False if args.no_sandbox else (True if args.require_sandbox else None),
+        scheduler=getattr(args, "scheduler", None),
+        skip_preflight=getattr(args, "skip_preflight", False),
     )
 
 
@@ -87,18 +118,34 @@ def run_release(args: argparse.Namespace) -> int:
 
 
 def run_grade(args: argparse.Namespace) -> int:
-    from cnncourse.grading.driver import Course, format_summary, grade_lab
+    """Exit status: 0 graded; 1 preflight failed or another run holds the gradebook (nothing
+    recorded); 130 interrupted by Ctrl-C (what finished is recorded and in the summary)."""
+    import sys
+
+    from cnncourse.grading.driver import Course, GradingInterrupted, format_summary, grade_lab
+    from cnncourse.grading.gradebook import GradebookBusy
+    from cnncourse.grading.preflight import PreflightError
 
     course = Course.load(args.course)
-    results = grade_lab(
-        course,
-        args.lab,
-        submissions=args.submissions,
-        students=args.student,
-        options=grading_options(args),
-    )
+    summary = course.autograded / f"{args.lab}_summary.csv"
+    try:
+        results = grade_lab(
+            course,
+            args.lab,
+            submissions=args.submissions,
+            students=args.student,
+            options=grading_options(args),
+        )
+    except (PreflightError, GradebookBusy) as error:
+        print(error, file=sys.stderr)
+        return 1
+    except GradingInterrupted as stopped:
+        print(format_summary(stopped.results))
+        print(f"INTERRUPTED: {len(stopped.results)} of {stopped.total} submissions graded and "
+              f"recorded, the others not; summary: {summary}", file=sys.stderr)  # fmt: skip
+        return 130
     print(format_summary(results))
-    print(f"summary: {course.autograded / (args.lab + '_summary.csv')}")
+    print(f"summary: {summary}")
     return 0
 
 
@@ -109,10 +156,56 @@ def run_feedback(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_lms_options(export: argparse.ArgumentParser) -> None:
+    export.add_argument("--format", choices=("nbgrader", "canvas", "moodle"), default="nbgrader",
+                        help="nbgrader's CSV, or a file Canvas's / Moodle's grade import reads")
+    export.add_argument("--roster", type=Path, help="CSV mapping nbgrader ids to LMS ids")
+    export.add_argument("--roster-student", default="student",
+                        help="roster column of the nbgrader student ids (default: student)")
+    export.add_argument("--match", help="roster column of the LMS id (Canvas: ID, SIS User ID, "
+                        "SIS Login ID (default); Moodle: ID number (default), Email address, "
+                        "Username, id)")
+    export.add_argument("--lab", action="append", help="export only this lab (repeat)")
+    export.add_argument("--column", action="append", metavar="LAB=TITLE",
+                        help="name a lab's column, e.g. a Canvas assignment 'Lab 1 (4521)'")
+    export.add_argument("--skip-unmapped", action="store_true",
+                        help="leave out gradebook students the roster lacks (default: refuse)")
+
+
 def run_export(args: argparse.Namespace) -> int:
     from cnncourse.grading.driver import Course, export_grades
 
-    print(f"grades written to {export_grades(Course.load(args.course), args.to)}")
+    if args.format != "nbgrader":
+        return run_lms_export(args)
+    print(f"grades written to {export_grades(Course.load(args.course), args.to or 'grades.csv')}")
+    return 0
+
+
+def run_lms_export(args: argparse.Namespace) -> int:
+    from cnncourse.grading import lms_export as lms
+    from cnncourse.grading.driver import Course
+
+    course = Course.load(args.course)
+    match = args.match or lms.DEFAULT_MATCH[args.format]
+    roster = lms.Roster.read(args.roster, match, args.roster_student) if args.roster else None
+    grades = lms.read_gradebook(course.db_url, course.course_id, args.lab)
+    to = lms.write_lms_grades(grades, args.to or Path(f"grades_{args.format}.csv"), args.format,
+                              roster=roster, columns=lms.parse_columns(args.column),
+                              skip_unmapped=args.skip_unmapped)  # fmt: skip
+    print(f"grades written to {to}\n{lms.import_instructions(args.format, match)}")
+    return 0
+
+
+def run_similarity(args: argparse.Namespace) -> int:
+    from cnncourse.grading.driver import Course
+    from cnncourse.grading.similarity import (
+        SimilarityOptions, compare_lab, format_pairs, write_similarity_report)
+
+    course = Course.load(args.course)
+    options = SimilarityOptions() if args.threshold is None else SimilarityOptions(args.threshold)
+    result = compare_lab(course, args.lab, submissions=args.submissions, options=options)
+    print(format_pairs(result))
+    print(f"report: {write_similarity_report(result, args.lab, course.autograded)}")
     return 0
 
 

@@ -37,10 +37,10 @@ from cnncourse.grading.driver import (
     grade_lab,
     release_labs,
 )
-from cnncourse.grading.worker import Result
+from cnncourse.grading.jobs import Result
+from cnncourse.grading.preflight import solved
 
 MARKER = ".cnncourse-demo"  # a demo folder holds this file; anything else is never deleted
-SOLUTION_MARKS = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 KERNEL_ARGS = ("w", "k", "kernel", "weights")  # parameter names of a kernel in the labs
 PADDING_ARGS = ("padding", "p", "pad")
 
@@ -84,11 +84,6 @@ def _padding_one_more(function, names):
 
 KILL_KERNEL = "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)  # the kernel dies here\n"
 LOOP_FOREVER = "while True:  # never ends\n    pass\n"
-
-
-def solved(source_cell: str) -> str:
-    """The solution code of a source cell, without nbgrader's BEGIN/END SOLUTION lines."""
-    return "\n".join(line for line in source_cell.splitlines() if not SOLUTION_MARKS.match(line))
 
 
 def functions_with(code: str, parameters: tuple[str, ...]) -> dict[str, list[str]]:

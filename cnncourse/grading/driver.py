@@ -2,12 +2,20 @@
 
     results = grade_lab(Course.load("."), "lab1_convolution", options=GradingOptions(jobs=2))
 
-The driver process is the only writer of the course's gradebook. Each submission is graded by a
-worker (`cnncourse.grading.worker`) in a private temporary nbgrader course that holds a copy of
-the lab's template gradebook (built once per batch with `nbgrader generate_assignment`) and that
-one submission; the student's kernel runs in the sandbox of `cnncourse.grading.sandbox`. The
-driver then records each result in the course gradebook, one after the other, and copies the
-autograded notebook to `autograded/STUDENT/LAB/`, where `nbgrader generate_feedback` finds it.
+The steps of `grade_lab`, each in the module that owns it:
+
+1. refuse a second run on the same gradebook (`gradebook.gradebook_lock`);
+2. open a pool of workers (`pool.LocalPool` on this machine, or `dask_pool.DaskPool` on the
+   workers of a Dask cluster) and decide the sandbox: bubblewrap where it really starts, else
+   resource limits only, with a plain warning, or a refusal if the instructor asked for it;
+3. build the lab's template course once (its source, release and a gradebook with only this lab,
+   built with `nbgrader generate_assignment`); every job carries it with the submission;
+4. preflight (`preflight`): grade the lab's own solution through the same pool; stop unless it
+   gets full marks;
+5. grade every submission (`worker`: a private nbgrader course per job, the kernel sandboxed by
+   `sandbox`), and record each result as it arrives (`gradebook`): this process is the only
+   writer of the course's gradebook; Ctrl-C stops the workers at once, keeps what was recorded
+   and writes the summary of it.
 
 A submission that cannot be graded (unreadable, wrong lab, kernel crash, past its timeout) gets
 0 points and a reason; nothing a submission does stops the batch.
@@ -15,98 +23,32 @@ A submission that cannot be graded (unreadable, wrong lab, kernel crash, past it
 
 from __future__ import annotations
 
-import csv
 import json
 import os
-import selectors
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import threading
-import traceback
-import warnings
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from cnncourse.grading.sandbox import ResourceLimits, bubblewrap_available, kill_processes_of
-from cnncourse.grading.worker import Job, Result
+from cnncourse.grading.course import Course, find_students, load_config
+from cnncourse.grading.gradebook import (
+    format_summary,
+    gradebook_lock,
+    keep_log,
+    log_file,
+    record_or_note,
+    write_summary,
+)
+from cnncourse.grading.jobs import Job, Result
+from cnncourse.grading.pool import LocalPool, Pool
+from cnncourse.grading.preflight import STUDENT as PREFLIGHT_STUDENT
+from cnncourse.grading.preflight import check_preflight, write_solution_submission
+from cnncourse.grading.sandbox import ResourceLimits, bubblewrap_probe
 
-UID_BASE = 200_000  # kernels run as UID_BASE + a per-driver offset + the worker's slot
-
-
-@dataclass(frozen=True)
-class Course:
-    """An nbgrader course directory, read from its nbgrader_config.py like nbgrader does."""
-
-    root: Path
-    config_file: Path | None
-    source: Path
-    release: Path
-    submitted: Path
-    autograded: Path
-    feedback: Path
-    db_url: str
-    course_id: str
-    labs: tuple[str, ...]
-
-    @classmethod
-    def load(cls, root: str | Path = ".") -> Course:
-        from nbgrader.coursedir import CourseDirectory
-
-        put_python_scripts_on_path()
-        root = Path(root).resolve()
-        if not root.is_dir():
-            raise ValueError(f"course directory {root} does not exist")
-        config_file = root / "nbgrader_config.py"
-        config = load_config(config_file) if config_file.exists() else None
-        coursedir = CourseDirectory(config=config) if config else CourseDirectory()
-        coursedir.root = str(root)
-        folder = lambda name: root / getattr(coursedir, f"{name}_directory")  # noqa: E731
-        labs = tuple(sorted(p.name for p in folder("source").iterdir() if p.is_dir()))
-        return cls(
-            root,
-            config_file if config else None,
-            folder("source"),
-            folder("release"),
-            folder("submitted"),
-            folder("autograded"),
-            folder("feedback"),
-            absolute_db_url(coursedir.db_url, root),
-            coursedir.course_id,
-            labs,
-        )
-
-    def check_lab(self, lab: str) -> None:
-        if not (self.source / lab / f"{lab}.ipynb").exists():
-            raise ValueError(
-                f"lab {lab!r} has no source notebook {self.source / lab / (lab + '.ipynb')}"
-            )
-
-
-def put_python_scripts_on_path() -> None:
-    """nbgrader calls the `alembic` script by name when it creates a gradebook; a virtual
-    environment that was not activated does not have it on PATH."""
-    scripts = str(Path(sys.executable).parent)
-    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
-
-
-def load_config(path: Path):
-    from traitlets.config.loader import PyFileConfigLoader
-
-    return PyFileConfigLoader(path.name, path=str(path.parent)).load_config()
-
-
-def absolute_db_url(db_url: str, root: Path) -> str:
-    """sqlite:///gradebook.db is relative to the current directory; anchor it at the course."""
-    prefix = "sqlite:///"
-    if db_url.startswith(prefix) and not db_url[len(prefix) :].startswith("/"):
-        return prefix + str(root / db_url[len(prefix) :])
-    return db_url
-
+__all__ = ["Course", "GradingOptions", "grade_lab", "format_summary", "GradingInterrupted"]
 
 DEFAULT_JOBS = (os.cpu_count() or 1) + 1
 
@@ -118,18 +60,26 @@ class GradingOptions:
     # Parallel workers: one more than the cores, because a worker spends part of each submission
     # waiting for its kernel to start. Measured on 2 cores, 30 lab-1 submissions against plain
     # nbgrader: 2 workers 1.66-1.82x, 3 workers 1.98x (benchmarks/bench_grading.py).
+    # With `scheduler="local"`, the number of Dask workers started; ignored for a remote cluster.
     jobs: int = DEFAULT_JOBS
     # Wall-clock seconds for one submission (kernel start, every cell, recording);
     # None: twice the cell timeout plus a minute, so one slow cell never costs the submission.
     timeout: float | None = None
     # Seconds for one cell before nbgrader interrupts it; the other cells still get graded.
-    # None: the course's Execute.timeout (lab 4 trains for about a minute in one cell).
+    # None: the lab's own timeout in nbgrader_config.py (c.CnnCourse.cell_timeouts), which plain
+    # nbgrader uses too, else the course's Execute.timeout.
     cell_timeout: int | None = None
-    # None: bubblewrap when installed; False: never (resource limits only).
+    # None: bubblewrap where it starts, else limits only with a warning;
+    # True: bubblewrap or refuse to grade; False: never (resource limits only).
     sandbox: bool | None = None
     # Overrides of ResourceLimits fields (e.g. {"address_space_bytes": 8 * 2**30}).
     limits: dict = field(default_factory=dict)
     progress: bool = True
+    # None: grade on this machine; "tcp://host:8786": on that Dask cluster's workers;
+    # "local": on a Dask LocalCluster of `jobs` workers started for this run.
+    scheduler: str | None = None
+    # Grade the class without first grading the lab's own solution (not recommended).
+    skip_preflight: bool = False
 
     def __post_init__(self) -> None:
         if self.jobs < 1:
@@ -147,35 +97,74 @@ class GradingOptions:
                 f"limits has unknown fields {sorted(unknown)}; "
                 f"ResourceLimits has {[f.name for f in fields(ResourceLimits)]}"
             )
+        if self.scheduler is not None and not (
+            self.scheduler == "local" or "://" in self.scheduler
+        ):
+            raise ValueError(
+                f"scheduler must be 'local' or an address like tcp://host:8786, "
+                f"got {self.scheduler!r}"
+            )
 
 
-def resolved_timeouts(course: Course, options: GradingOptions) -> tuple[float, int]:
+class GradingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a batch: `results` were graded and recorded, the others were not."""
+
+    def __init__(self, results: list[Result], total: int) -> None:
+        super().__init__(f"interrupted: {len(results)} of {total} submissions graded")
+        self.results, self.total = results, total
+
+
+def resolved_timeouts(
+    course: Course, options: GradingOptions, lab: str | None = None
+) -> tuple[float, int]:
     """(seconds per submission, seconds per cell), filling in the defaults described above."""
     cell = options.cell_timeout
     if cell is None:
-        config = load_config(course.config_file) if course.config_file else {}
-        cell = int(config.get("Execute", {}).get("timeout", 30) or 30)  # nbgrader's default
+        cell = course.cell_timeout(lab) if lab else course.cell_timeout("")
     return (options.timeout or 2 * cell + 60), cell
 
 
-def sandbox_mode(options: GradingOptions) -> str:
-    """'bubblewrap' or 'off', with the reason printed for the instructor when off."""
+def sandbox_mode(options: GradingOptions, probes: dict[str, tuple[bool, str]] | None = None) -> str:
+    """'bubblewrap' or 'off' for the machines probed (default: this one), by the options.
+
+    probes: machine -> (bubblewrap starts there, why not). A sandbox that cannot start on
+    every machine is off everywhere, with the reason printed (sandbox=None), or refused
+    (sandbox=True)."""
     if options.sandbox is False:
         return "off"
-    if bubblewrap_available():
+    probes = probes if probes is not None else {"this machine": bubblewrap_probe()}
+    broken = {machine: why for machine, (works, why) in probes.items() if not works}
+    if not broken:
         return "bubblewrap"
+    why = "; ".join(f"{machine}: {reason}" for machine, reason in sorted(broken.items()))
     if options.sandbox:
-        raise ValueError("sandbox=True but bubblewrap is not installed (/usr/bin/bwrap)")
+        raise ValueError(f"the sandbox is required but cannot start ({why})")
+    warn_sandbox_off(why)
     return "off"
 
 
-def find_students(folder: Path, lab: str) -> list[str]:
-    """Students with a folder for this lab, in nbgrader's submitted/STUDENT/LAB/ layout."""
-    if not folder.is_dir():
-        raise ValueError(f"submissions folder {folder} does not exist")
-    return sorted(
-        p.name for p in folder.iterdir() if not p.name.startswith(".") and (p / lab).is_dir()
+def warn_sandbox_off(why: str) -> None:
+    print(
+        f"WARNING: the sandbox is OFF ({why}). Student code runs with your rights and can read "
+        "and write your files; resource limits still apply. Grade with --require-sandbox to "
+        "refuse instead.",
+        file=sys.stderr,
     )
+
+
+def open_pool(options: GradingOptions, scratch: Path) -> tuple[Pool, str]:
+    """The pool the options ask for, and the sandbox mode of its machines."""
+    if options.scheduler is None:
+        mode = sandbox_mode(options)
+        return LocalPool(options.jobs, scratch, private_uids=mode == "bubblewrap"), mode
+    from cnncourse.grading.dask_pool import DaskPool
+
+    pool = DaskPool(options.scheduler, scratch, local_workers=options.jobs)
+    try:
+        return pool, sandbox_mode(options, pool.sandbox_probes())
+    except BaseException:
+        pool.close(cancel=True)
+        raise
 
 
 def grade_lab(
@@ -188,42 +177,36 @@ def grade_lab(
 ) -> list[Result]:
     """Grade every submission of `lab` (or only `students`) and record the grades.
 
-    Returns one Result per student, sorted by student id.
+    Returns one Result per student, sorted by student id. Raises PreflightError (nothing
+    recorded) if the lab's own solution does not get full marks, GradebookBusy if another run
+    grades with the same gradebook, GradingInterrupted on Ctrl-C (what finished is recorded).
     """
     options = options or GradingOptions()
     course.check_lab(lab)
     folder = Path(submissions) if submissions else course.submitted
     students = students or find_students(folder, lab)
-    mode = sandbox_mode(options)
-    timeout, cell_timeout = resolved_timeouts(course, options)
-    if mode == "off":
-        warn_sandbox_off()
-    with tempfile.TemporaryDirectory(prefix="cnncourse-grading-") as scratch:
-        scratch = Path(scratch)
-        # workers start (importing nbgrader takes ~2 s) while the gradebooks are prepared
-        pool = WorkerPool(options.jobs, scratch, private_uids=mode == "bubblewrap")
+    timeout, cell_timeout = resolved_timeouts(course, options, lab)
+    with gradebook_lock(course), tempfile.TemporaryDirectory(prefix="cnncourse-grading-") as tmp:
+        scratch = Path(tmp)
+        pool, mode = open_pool(options, scratch)
         try:
             ensure_assignment(course, lab)
             template = build_template(course, lab, scratch / "template")
-            limits = submission_limits(template, lab, timeout, options)
+            settings = dict(
+                template=str(template), config_file=str(template / "nbgrader_config.json"),
+                cell_timeout=cell_timeout, timeout=timeout, use_bubblewrap=mode == "bubblewrap",
+                limits=asdict(submission_limits(template, lab, timeout, options)),
+            )  # fmt: skip
+            if not options.skip_preflight:
+                preflight(course, lab, pool, settings, scratch)
+            jobs = make_jobs(lab, folder, students, scratch / "jobs", **settings)
+            results = run_jobs(jobs, course, pool, options.progress)
         except BaseException:
-            pool.close()
+            pool.close(cancel=True)
             raise
-        jobs = make_jobs(course, lab, folder, students, template, scratch / "jobs",
-                         limits=limits, cell_timeout=cell_timeout,
-                         use_bubblewrap=mode == "bubblewrap")  # fmt: skip
-        results = run_jobs(jobs, timeout, options.progress, course, pool)
+        pool.close()
     write_summary(course, lab, results)
     return results
-
-
-def warn_sandbox_off() -> None:
-    print(
-        "WARNING: the sandbox is OFF (bubblewrap not installed or disabled): student code "
-        "runs with your rights and can read and write your files. Resource limits still "
-        "apply. Install it with: apt-get install bubblewrap",
-        file=sys.stderr,
-    )
 
 
 def submission_limits(
@@ -236,56 +219,54 @@ def submission_limits(
     return ResourceLimits.for_source(source_text, **{**cpu, **options.limits})
 
 
-def make_jobs(
-    course: Course,
-    lab: str,
-    folder: Path,
-    students: list[str],
-    template: Path,
-    jobs_dir: Path,
-    *,
-    limits: ResourceLimits,
-    cell_timeout: int,
-    use_bubblewrap: bool,
-) -> list[Job]:
-    """One Job per student, each with its own scratch folder under `jobs_dir`."""
+def make_jobs(lab: str, folder: Path, students: list[str], jobs_dir: Path, **settings) -> list[Job]:
+    """One Job per student, each with its own scratch folder under `jobs_dir`; settings are
+    the Job fields every job shares (template, config_file, timeouts, limits, sandbox)."""
     return [
         Job(
             lab=lab,
             student=student,
             submission=str((folder / student / lab).resolve()),
-            template=str(template),
             job_dir=str(jobs_dir / f"{index:04d}"),
-            config_file=str(course.config_file) if course.config_file else None,
-            cell_timeout=cell_timeout,
-            limits=asdict(limits),
-            use_bubblewrap=use_bubblewrap,
-        )
+            **settings,
+        )  # fmt: skip
         for index, student in enumerate(students)
     ]
 
 
-def run_jobs(
-    jobs: list[Job], timeout: float, show_progress: bool, course: Course, pool: WorkerPool
-) -> list[Result]:
-    """Grade the jobs on the pool's workers; record each result as it arrives (one writer).
+def preflight(course: Course, lab: str, pool: Pool, settings: dict, scratch: Path) -> Result:
+    """Grade the lab's solution through `pool`; raise PreflightError unless it gets full marks.
+    Its log is kept in autograded/LAB_logs/preflight.log when it fails; nothing is recorded."""
+    submission = write_solution_submission(Path(settings["template"]), lab, scratch / "preflight")
+    job = Job(lab=lab, student=PREFLIGHT_STUDENT, submission=str(submission),
+              job_dir=str(scratch / "preflight" / "job"), **settings)  # fmt: skip
+    pool.submit(job)
+    ((_job, result),) = list(pool.results())
+    if not result.full_marks:
+        keep_log(course, lab, result)
+        check_preflight(result, lab, log_file(course, lab, PREFLIGHT_STUDENT))
+    return result
 
-    Closes the pool."""
-    results = []
+
+def run_jobs(jobs: list[Job], course: Course, pool: Pool, show_progress: bool) -> list[Result]:
+    """Grade the jobs on the pool; record each result as it arrives (the only writer)."""
+    results: list[Result] = []
+    for job in jobs:
+        pool.submit(job)
     try:
-        with ThreadPoolExecutor(len(pool.all)) as executor:
-            futures = [executor.submit(pool.run, job, timeout) for job in jobs]
-            for future in progress(as_completed(futures), len(futures), show_progress):
-                result, job = future.result()
-                record_or_note(course, job.lab, result)
-                shutil.rmtree(job.job_dir, ignore_errors=True)
-                results.append(result)
-    finally:
-        pool.close()
+        for job, result in progress(pool.results(), len(jobs), show_progress):
+            record_or_note(course, job.lab, result)
+            shutil.rmtree(job.job_dir, ignore_errors=True)
+            results.append(result)
+    except KeyboardInterrupt:
+        pool.close(cancel=True)
+        results.sort(key=lambda r: r.student)
+        write_summary(course, jobs[0].lab, results)
+        raise GradingInterrupted(results, len(jobs)) from None
     return sorted(results, key=lambda r: r.student)
 
 
-def progress(iterable, total: int, enabled: bool):
+def progress(iterable: Iterable, total: int, enabled: bool):
     if not enabled:
         return iterable
     from tqdm import tqdm
@@ -293,118 +274,19 @@ def progress(iterable, total: int, enabled: bool):
     return tqdm(iterable, total=total, desc="grading", unit="submission")
 
 
-class WorkerProcess:
-    """One long-lived `python -m cnncourse.grading.worker`, replaced when a job times out."""
-
-    def __init__(self, slot: int, log_dir: Path, uid: int | None) -> None:
-        self.slot, self.uid = slot, uid
-        self.log_path = log_dir / f"worker-{slot}.log"
-        self.proc: subprocess.Popen | None = None
-        self.buffer = b""
-
-    def start(self) -> None:
-        env = dict(os.environ, OPENBLAS_NUM_THREADS="1", PYTHONUNBUFFERED="1")
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "cnncourse.grading.worker"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                env=env,
-                start_new_session=True,  # its own process group, killed as one
-            )
-        self.buffer = b""
-
-    def run(self, job: Job, timeout: float) -> Result:
-        if self.proc is None or self.proc.poll() is not None:
-            self.start()
-        job.uid = self.uid
-        try:
-            self.proc.stdin.write((json.dumps(asdict(job)) + "\n").encode())
-            self.proc.stdin.flush()
-        except OSError:  # the worker died between two jobs (BrokenPipeError)
-            self.kill()
-            return Result(job.student, "crashed",
-                          reasons=["the grading worker died before it got the submission"])
-        line = self._read_line(timeout)
-        if line is None:
-            self.kill()
-            return Result(job.student, "timeout", reasons=[f"stopped after {timeout:g} s"])
-        if not line:
-            self.kill()
-            return Result(job.student, "crashed", reasons=["the grading worker died"])
-        try:
-            return Result.from_dict(json.loads(line))
-        except (ValueError, TypeError) as error:  # not the protocol: replace the worker
-            self.kill()
-            return Result(job.student, "grader error",
-                          reasons=[f"unreadable answer from the worker ({error}): {line[:80]!r}"])
-
-    def _read_line(self, timeout: float) -> bytes | None:
-        """The next line of the worker's stdout; None after `timeout` s; b'' if it exited."""
-        import time
-
-        deadline = time.monotonic() + timeout
-        with selectors.DefaultSelector() as selector:
-            selector.register(self.proc.stdout, selectors.EVENT_READ)
-            while b"\n" not in self.buffer:
-                left = deadline - time.monotonic()
-                if left <= 0 or not selector.select(left):
-                    return None
-                chunk = os.read(self.proc.stdout.fileno(), 1 << 16)
-                if not chunk:
-                    return b""
-                self.buffer += chunk
-        line, self.buffer = self.buffer.split(b"\n", 1)
-        return line
-
-    def kill(self) -> None:
-        if self.proc is not None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.proc.wait()
-            self.proc = None
-        if self.uid is not None:
-            kill_processes_of(self.uid)
-
-    def close(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.stdin.close()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+def plain_config(config) -> dict:
+    """The JSON-serialisable part of a traitlets Config (what travels with the jobs)."""
+    if isinstance(config, dict):
+        plain = {str(k): plain_config(v) for k, v in config.items()}
+        return {k: v for k, v in plain.items() if v is not _DROP}
+    try:
+        json.dumps(config)
+    except (TypeError, ValueError):
+        return _DROP
+    return config
 
 
-class WorkerPool:
-    """Workers handed out to the driver's threads; each kernel user id belongs to one worker."""
-
-    def __init__(self, size: int, log_dir: Path, private_uids: bool) -> None:
-        base = UID_BASE + (os.getpid() % 10_000) * 16
-        private_uids = private_uids and os.geteuid() == 0  # only root can hand out user ids
-        self.idle = [
-            WorkerProcess(slot, log_dir, base + slot % 16 if private_uids else None)
-            for slot in range(size)
-        ]
-        for worker in self.idle:
-            worker.start()
-        self.lock = threading.Lock()
-        self.all = list(self.idle)
-
-    def run(self, job: Job, timeout: float) -> tuple[Result, Job]:
-        with self.lock:
-            worker = self.idle.pop()
-        try:
-            return worker.run(job, timeout), job
-        finally:
-            with self.lock:
-                self.idle.append(worker)
-
-    def close(self) -> None:
-        for worker in self.all:
-            worker.close()
+_DROP = object()
 
 
 def _nbgrader_api(course: Course, **directories: str):
@@ -424,7 +306,8 @@ def _nbgrader_api(course: Course, **directories: str):
 
 
 def build_template(course: Course, lab: str, where: Path) -> Path:
-    """A private course with the lab's source and a gradebook holding only that lab."""
+    """A private course with the lab's source and release, a gradebook holding only that lab,
+    and the course's configuration as JSON (nbgrader_config.json): what every job carries."""
     shutil.copytree(
         course.source / lab,
         where / "source" / lab,
@@ -439,6 +322,8 @@ def build_template(course: Course, lab: str, where: Path) -> Path:
     outcome = api.generate_assignment(lab, force=True, create=True)
     if not outcome["success"]:
         raise ValueError(f"nbgrader generate_assignment {lab} failed:\n{outcome.get('log', '')}")
+    config = load_config(course.config_file) if course.config_file else {}
+    (where / "nbgrader_config.json").write_text(json.dumps(plain_config(config), indent=1))
     return where
 
 
@@ -460,72 +345,6 @@ def ensure_assignment(course: Course, lab: str) -> None:
         outcome = _nbgrader_api(course, release_directory=release).generate_assignment(lab)
     if not outcome["success"]:
         raise ValueError(f"nbgrader generate_assignment {lab} failed:\n{outcome.get('log', '')}")
-
-
-def record(course: Course, lab: str, result: Result) -> None:
-    """Write one result into the course gradebook and autograded/ (driver process only)."""
-    from nbgrader.api import Gradebook
-
-    scores = {(g.notebook, g.grade_id): g.score for g in result.grades}
-    with Gradebook(course.db_url, course.course_id) as gb, warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # SQLAlchemy warns about nbgrader's own session use
-        gb.update_or_create_student(result.student)
-        submission = gb.update_or_create_submission(lab, result.student)
-        for notebook in submission.notebooks:
-            for grade in notebook.grades:
-                grade.auto_score = scores.get((notebook.name, grade.name), 0.0)
-                grade.needs_manual_grade = False
-        gb.db.commit()
-        # what the gradebook now holds is what the summary shows (failures get the lab's max)
-        result.score, result.max_score = float(submission.score), float(submission.max_score)
-    destination = course.autograded / result.student / lab
-    shutil.rmtree(destination, ignore_errors=True)
-    if result.autograded:
-        shutil.copytree(result.autograded, destination, symlinks=True)
-
-
-def record_or_note(course: Course, lab: str, result: Result) -> None:
-    """`record`, turning a failure into the result's status so that the batch goes on."""
-    try:
-        record(course, lab, result)
-    except Exception as error:  # e.g. an autograded folder that cannot be copied
-        detail = traceback.format_exception_only(error)[-1].strip()
-        result.status = "grader error"
-        result.reasons.append(f"could not record the result: {detail}")
-
-
-def summary_rows(results: list[Result]) -> list[tuple[str, str, str, str]]:
-    """(student, score/max, status, reason) for each result."""
-    return [
-        (r.student, f"{r.score:g}/{r.max_score:g}", r.status, "; ".join(r.reasons) or "-")
-        for r in results
-    ]
-
-
-def format_summary(results: list[Result], width: int = 110) -> str:
-    """The summary table printed after a batch."""
-    header = ("student", "score", "status", "reason")
-    rows = summary_rows(results)
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
-    lines = []
-    for row in [header, *rows]:
-        left = "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False))
-        reason = row[3]
-        room = max(width - len(left) - 2, 20)
-        lines.append(f"{left}  {reason if len(reason) <= room else reason[: room - 3] + '...'}")
-    return "\n".join(lines)
-
-
-def write_summary(course: Course, lab: str, results: list[Result]) -> Path:
-    """autograded/LAB_summary.csv: the summary with full reasons."""
-    course.autograded.mkdir(parents=True, exist_ok=True)
-    path = course.autograded / f"{lab}_summary.csv"
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["student", "score", "max_score", "status", "reason"])
-        for r in results:
-            writer.writerow([r.student, r.score, r.max_score, r.status, "; ".join(r.reasons)])
-    return path
 
 
 def nbgrader_command(course: Course, *args: str) -> None:

@@ -44,10 +44,12 @@ ignores RLIMIT_NPROC for root): the driver then says plainly that the sandbox is
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import resource
 import shutil
+import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -119,8 +121,29 @@ class ResourceLimits:
 
 
 def bubblewrap_available() -> bool:
-    """True when bubblewrap is installed and can create namespaces here."""
-    return Path(BWRAP).exists() and os.access(BWRAP, os.X_OK)
+    """True when bubblewrap is installed and starts a sandbox here (probed once, see below)."""
+    return bubblewrap_probe()[0]
+
+
+@functools.cache
+def bubblewrap_probe(bwrap: str = BWRAP) -> tuple[bool, str]:
+    """(works, why not): run `bwrap ... true` once with the namespaces the kernel's sandbox uses.
+
+    Installed is not enough: many containers forbid the user and PID namespaces bubblewrap needs,
+    and then every kernel launch would fail."""
+    if not (Path(bwrap).exists() and os.access(bwrap, os.X_OK)):
+        return False, f"bubblewrap is not installed ({bwrap}): apt-get install bubblewrap"
+    argv = [bwrap, "--die-with-parent", "--unshare-pid", "--unshare-net", "--unshare-ipc",
+            "--unshare-uts", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
+            "--tmpfs", "/tmp", "--", "true"]  # fmt: skip
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return False, f"{bwrap} could not start a sandbox here ({error})"
+    if done.returncode != 0:
+        detail = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        return False, f"{bwrap} is installed but cannot start a sandbox here: {detail}"
+    return True, ""
 
 
 @dataclass
@@ -131,6 +154,8 @@ class SandboxSpec:
     visible_dir:  where the kernel sees it, and its current directory (the notebook's folder)
     runtime_dir:  host folder of the connection file and the Unix sockets (transport 'ipc')
     uid:          unprivileged user id for the kernel, or None to keep the worker's
+    python_path:  folders put first on the kernel's sys.path (PYTHONPATH), so that it imports
+                  the very `cnncourse` package the worker imported, wherever that one lives
     """
 
     workdir: str
@@ -140,6 +165,7 @@ class SandboxSpec:
     uid: int | None = None
     use_bubblewrap: bool = True
     readonly_paths: list[str] = field(default_factory=list)
+    python_path: list[str] = field(default_factory=list)
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=1))
@@ -151,12 +177,24 @@ class SandboxSpec:
         return cls(**data)
 
 
+def package_dir() -> Path:
+    """The folder of the `cnncourse` package this process imported (not necessarily the one
+    installed: a copy in the current folder or on PYTHONPATH wins)."""
+    import cnncourse
+
+    return Path(cnncourse.__file__).resolve().parent
+
+
 def readonly_paths_for_python() -> list[str]:
     """Host folders the kernel needs to read: the interpreter, the venv, the course package."""
-    import cnncourse  # the installed package: an editable install points into the repository
-
-    paths = {sys.base_prefix, sys.prefix, str(Path(cnncourse.__file__).resolve().parent)}
+    paths = {sys.base_prefix, sys.prefix, str(package_dir())}
     return sorted(p for p in paths if not any(p.startswith(s + "/") for s in SYSTEM_DIRS))
+
+
+def python_path_for_kernel() -> list[str]:
+    """PYTHONPATH of the kernel: the folder holding this process's `cnncourse` package. In the
+    sandbox only the package itself is mounted there, so nothing else of that folder shows."""
+    return [str(package_dir().parent)]
 
 
 def kernel_spec(spec_file: Path, display_name: str = "Python 3 (sandboxed)") -> dict:
@@ -211,9 +249,11 @@ def _parent_dirs(path: str, made: set[str]) -> list[str]:
     return argv
 
 
-def kernel_env(home: str) -> dict[str, str]:
+def kernel_env(home: str, python_path: list[str] = ()) -> dict[str, str]:
     env = {name: os.environ[name] for name in KERNEL_ENV if name in os.environ}
     env.update(HOME=home, PATH="/usr/local/bin:/usr/bin:/bin", MPLCONFIGDIR=f"{home}/.mpl")
+    if python_path:
+        env["PYTHONPATH"] = os.pathsep.join(python_path)
     env.setdefault("OPENBLAS_NUM_THREADS", "1")
     return env
 
@@ -227,9 +267,9 @@ def launch(spec: SandboxSpec, connection_file: str, extra: list[str]) -> None:
     spec.limits.apply(0 if spec.uid is not None else tasks_of(os.getuid()))
     kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file, *extra]
     if spec.use_bubblewrap:
-        argv = [*bubblewrap_argv(spec, kernel_env("/tmp")), *kernel]
+        argv = [*bubblewrap_argv(spec, kernel_env("/tmp", spec.python_path)), *kernel]
         os.execv(argv[0], argv)
-    os.environ.update(kernel_env(str(Path(spec.workdir).parent / "home")))
+    os.environ.update(kernel_env(str(Path(spec.workdir).parent / "home"), spec.python_path))
     os.chdir(spec.workdir)
     os.execv(kernel[0], kernel)
 

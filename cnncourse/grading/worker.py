@@ -1,8 +1,10 @@
 """A grading worker: grades one submission at a time in a private nbgrader course directory.
 
-The driver starts `python -m cnncourse.grading.worker`, writes one job per line (JSON) on its
-stdin and reads one result per line on its stdout. A worker lives for many jobs (importing
-nbgrader costs ~2 s) and is killed and replaced when a job runs past its wall-clock timeout.
+A pool (`cnncourse.grading.pool`) starts `python -m cnncourse.grading.worker`, writes one job
+per line (JSON) on its stdin and reads one result per line on its stdout. A worker lives for many
+jobs (importing nbgrader costs ~2 s) and is killed and replaced when a job runs past its
+wall-clock timeout. Everything the worker and the kernel print while grading a job goes to the
+job's own log, JOB_DIR/worker.log, which the pool keeps for results that are not "ok".
 
 For each job the worker builds, under the job's folder:
 
@@ -24,20 +26,23 @@ import os
 import resource
 import shutil
 import sys
+import time
 import traceback
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import nbformat
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, Integer
 
+from cnncourse.grading.jobs import CellGrade, Job, Result
 from cnncourse.grading.sandbox import (
     ResourceLimits,
     SandboxSpec,
     kernel_spec,
     prepare_dirs,
+    python_path_for_kernel,
     readonly_paths_for_python,
 )
 from cnncourse.grading.validation import LabCells, check_submission
@@ -45,49 +50,6 @@ from cnncourse.grading.validation import LabCells, check_submission
 MAX_REASON = 160  # characters of one failing test's message in the summary
 TRUNCATED = "... Output truncated ..."  # nbgrader's own marker (LimitOutput)
 WORKER_MEMORY = 8 * 1024**3  # soft address-space limit of a worker: an output flood stops here
-
-
-@dataclass
-class Job:
-    """One submission to grade. Paths are absolute; `template` is the lab's template course."""
-
-    lab: str
-    student: str
-    submission: str
-    template: str
-    job_dir: str
-    config_file: str | None
-    cell_timeout: int
-    limits: dict
-    uid: int | None = None
-    use_bubblewrap: bool = True
-
-
-@dataclass
-class CellGrade:
-    notebook: str
-    grade_id: str
-    score: float
-    max_score: float
-
-
-@dataclass
-class Result:
-    """What a worker reports. status: ok, timeout, crashed, invalid notebook, wrong lab, ..."""
-
-    student: str
-    status: str
-    score: float = 0.0
-    max_score: float = 0.0
-    reasons: list[str] = field(default_factory=list)
-    grades: list[CellGrade] = field(default_factory=list)
-    autograded: str | None = None  # folder of the executed notebook, inside the job folder
-
-    @classmethod
-    def from_dict(cls, data: dict) -> Result:
-        data = dict(data)
-        data["grades"] = [CellGrade(**g) for g in data.get("grades", [])]
-        return cls(**data)
 
 
 def grade(job: Job) -> Result:
@@ -157,6 +119,7 @@ def _build_sandbox(job: Job, course: Path, kernel_name: str | None) -> SandboxSp
         uid=job.uid,
         use_bubblewrap=job.use_bubblewrap,
         readonly_paths=readonly_paths_for_python(),
+        python_path=python_path_for_kernel(),
     )
     prepare_dirs(spec)
     workdir = Path(spec.workdir)
@@ -184,14 +147,15 @@ def _worker_config(job: Job, course: Path, spec: SandboxSpec):
         SaveAutoGrades,
     )
     from traitlets.config import Config
-    from traitlets.config.loader import PyFileConfigLoader
+    from traitlets.config.loader import JSONFileConfigLoader, PyFileConfigLoader
 
     from cnncourse.grading.guard import InsertGuard, RemoveGuard
 
     config = Config()
-    if job.config_file:
+    if job.config_file:  # the course's configuration as the driver read it (JSON), or a .py
         path = Path(job.config_file)
-        config.merge(PyFileConfigLoader(path.name, path=str(path.parent)).load_config())
+        loader = JSONFileConfigLoader if path.suffix == ".json" else PyFileConfigLoader
+        config.merge(loader(path.name, path=str(path.parent)).load_config())
     overrides = Config()
     overrides.CourseDirectory.root = str(course)
     for name in ("source", "release", "submitted", "autograded", "feedback"):
@@ -235,6 +199,7 @@ def _read_result(job: Job, course: Path, outcome: dict) -> Result:
 
     autograded = course / "autograded" / job.student / job.lab
     log = outcome.get("log", "") + outcome.get("error", "")
+    print(log, file=sys.stderr)  # into the job's log
     if not outcome.get("success"):
         status, reasons = _failure(log)
         return Result(job.student, status, reasons=reasons)
@@ -269,16 +234,14 @@ def _failure(log: str) -> tuple[str, list[str]]:
 def _execution_notes(executed: nbformat.NotebookNode) -> tuple[str, list[str]]:
     """'timeout' if a cell ran out of time, plus the first error line of each failing test."""
     status, reasons = "ok", []
-    for cell in executed.cells:
+    for index, cell in enumerate(executed.cells):
+        name = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index + 1} (ungraded)"
         texts = [o.get("text", "") for o in cell.get("outputs", [])]
         if any(TRUNCATED in t for t in texts):
-            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id") or "an ungraded cell"
-            reasons.append(f"{grade_id}: printed too much, output truncated")
+            reasons.append(f"{name}: printed too much, output truncated")
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
         if not errors:
             continue
-        meta = cell.metadata.get("nbgrader", {})
-        name = meta.get("grade_id") or "an ungraded cell"
         ename, evalue = errors[0].get("ename", ""), str(errors[0].get("evalue", ""))
         if ename in ("CellTimeoutError", "KeyboardInterrupt"):  # nbclient interrupts on timeout
             status = "timeout"
@@ -320,9 +283,32 @@ def serve(jobs_in, results_out) -> None:
     """Read jobs (one JSON per line) and answer each with one JSON result line."""
     for line in jobs_in:
         job = Job(**json.loads(line))
-        result = grade(job)
+        started = time.perf_counter()
+        with job_log(Path(job.job_dir) / "worker.log"):
+            result = grade(job)
+        result.seconds = time.perf_counter() - started
         results_out.write(json.dumps(asdict(result)) + "\n")
         results_out.flush()
+
+
+class job_log:
+    """Send this process's stderr (and so the kernel's, which inherits it) to `path` for one
+    job; the worker's own log gets it back afterwards."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __enter__(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        sys.stderr.flush()
+        self.saved = os.dup(2)
+        with open(self.path, "ab") as log:
+            os.dup2(log.fileno(), 2)
+
+    def __exit__(self, *exc) -> None:
+        sys.stderr.flush()
+        os.dup2(self.saved, 2)
+        os.close(self.saved)
 
 
 def main() -> None:

@@ -1,0 +1,71 @@
+"""What travels between the driver and a grading worker: a Job out, a Result back.
+
+Plain dataclasses that turn into JSON (the local pool's pipe) or pickles (Dask), importable
+without nbgrader or nbconvert, so that the driver, the pools and the reports can use them cheaply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+LOG_TAIL = 20_000  # characters of a worker's log kept with a result that did not grade normally
+
+
+@dataclass
+class Job:
+    """One submission to grade. Paths are absolute on the machine that grades it.
+
+    submission:  the student's folder (LAB.ipynb and any files beside it)
+    template:    the lab's template course: source/LAB, release/LAB and gradebook.db
+    job_dir:     an empty scratch folder for this job (private course, sandbox, log)
+    """
+
+    lab: str
+    student: str
+    submission: str
+    template: str
+    job_dir: str
+    config_file: str | None
+    cell_timeout: int
+    limits: dict
+    uid: int | None = None
+    use_bubblewrap: bool = True
+    timeout: float = 600.0  # wall-clock seconds for the whole job, enforced by the pool
+
+
+@dataclass
+class CellGrade:
+    notebook: str
+    grade_id: str
+    score: float
+    max_score: float
+
+
+@dataclass
+class Result:
+    """What a worker reports. status: ok, timeout, crashed, invalid notebook, wrong lab, ...
+
+    autograded: folder of the executed notebook on the driver's machine (None if none)
+    log:        the tail of the worker's log for this job (kept for results that are not ok)
+    seconds:    wall-clock seconds the worker spent on the job
+    """
+
+    student: str
+    status: str
+    score: float = 0.0
+    max_score: float = 0.0
+    reasons: list[str] = field(default_factory=list)
+    grades: list[CellGrade] = field(default_factory=list)
+    autograded: str | None = None
+    log: str = ""
+    seconds: float = 0.0
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Result:
+        data = dict(data)
+        data["grades"] = [CellGrade(**g) for g in data.get("grades", [])]
+        return cls(**data)
+
+    @property
+    def full_marks(self) -> bool:
+        return self.status == "ok" and self.max_score > 0 and self.score == self.max_score
