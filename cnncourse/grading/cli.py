@@ -198,14 +198,14 @@ def run_lms_export(args: argparse.Namespace) -> int:
 
 def run_similarity(args: argparse.Namespace) -> int:
     from cnncourse.grading.driver import Course
-    from cnncourse.grading.similarity import (
-        SimilarityOptions, compare_lab, format_pairs, write_similarity_report)
+    from cnncourse.grading.similarity import SimilarityOptions, compare_lab, format_pairs
+    from cnncourse.grading.similarity import write_similarity_report as write_report
 
     course = Course.load(args.course)
     options = SimilarityOptions() if args.threshold is None else SimilarityOptions(args.threshold)
     result = compare_lab(course, args.lab, submissions=args.submissions, options=options)
     print(format_pairs(result))
-    print(f"report: {write_similarity_report(result, args.lab, course.autograded)}")
+    print(f"report: {write_report(result, args.lab, course.autograded)}")
     return 0
 
 
