@@ -1,19 +1,31 @@
-"""The built book read as a reader would: every chapter in headless Chromium, plus its links.
+"""The built book read as a reader would: every page in headless Chromium, plus its links.
 
 `python3 tasks.py test` builds the book before pytest runs, so these tests read _build/html and
 never build it themselves. One browser and one local http.server serve every page.
+
+Every page is loaded once at a desktop width (1280 px) and once at a phone's (390 px), with every
+request to another host refused and recorded (the site must work offline: MathJax, fonts and
+scripts come from the site itself). What the tests check is measured during those two loads
+(`desktop_view`, `phone_view`, cached per page); each test asserts one property, so a failure
+names the page and the property. The chapters (every page of _toc.yml but the introduction and
+the references) follow /tmp/team/BOOK_CONVENTIONS: objectives, a summary, exercises with answers
+hidden until clicked, static figures, one output per cell, code no wider than the column.
 """
 
 from __future__ import annotations
 
 import functools
 import http.server
+import re
 import threading
+import tomllib
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin, urlparse
 
+import nbformat
 import pytest
 import yaml
 
@@ -21,6 +33,7 @@ pytestmark = pytest.mark.book
 
 ROOT = Path(__file__).resolve().parents[2]
 HTML = ROOT / "_build" / "html"
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -30,6 +43,13 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+# The text column holds 80 characters of code (BOOK_CONVENTIONS: 0 code lines wider than 80).
+MAX_CODE_COLUMNS = 80
+MIN_STATIC_FIGURES = 2
+MIN_EXERCISES = 3
 # Text that only an exception escaping a chapter's code would leave on a page.
 ERROR_MARKERS = ("Traceback (most recent call last)", "Exception ignored in")
 ERROR_OUTPUT_SELECTOR = ".cell_output .traceback, .cell_output .stderr, .cell_output .error"
@@ -51,6 +71,8 @@ def chapter_pages() -> list[str]:
 
 
 PAGES = chapter_pages()
+# The chapters proper: every page but the introduction (the root) and the references.
+CHAPTERS = [page for page in PAGES[1:] if Path(page).stem != "references"]
 
 
 def source_of(page: str) -> str:
@@ -142,6 +164,108 @@ def test_internal_links_and_images_resolve(built_site: Path, page: str) -> None:
     assert not problems, f"{page}:\n" + "\n".join(problems)
 
 
+# ---------------------------------------------------------------------------------------------
+# Colab and Binder: the buttons open the executed chapter, published as .ipynb on a branch.
+
+REPOSITORY_URL = CONFIG["repository"]["url"].rstrip("/")
+NOTEBOOKS_BRANCH = CONFIG["sphinx"]["config"]["launch_notebooks_branch"]
+
+
+def published_notebook(site: Path, page: str) -> nbformat.NotebookNode:
+    """The executed chapter as the site publishes it (_sources/book/x.ipynb)."""
+    path = site / "_sources" / Path(page).with_suffix(".ipynb")
+    assert path.exists(), f"{page}: no executed notebook {path} for Colab and Binder"
+    return nbformat.read(path, as_version=4)
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_launch_buttons_open_the_published_notebook(built_site: Path, page: str) -> None:
+    notebook_path = Path(page).with_suffix(".ipynb").as_posix()
+    github = REPOSITORY_URL.removeprefix("https://github.com/")
+    expected = {
+        f"https://colab.research.google.com/github/{github}/blob/{NOTEBOOKS_BRANCH}/"
+        f"{notebook_path}",
+        f"https://mybinder.org/v2/gh/{github}/{NOTEBOOKS_BRANCH}?urlpath=lab/tree/"
+        f"{notebook_path}",
+    }
+    links = set(parse_page(built_site / page).hrefs)
+    assert expected <= links, f"{page}: launch links {sorted(expected - links)} are missing"
+    notebook = published_notebook(built_site, page)
+    executed = [cell for cell in notebook.cells if cell.cell_type == "code" and cell.outputs]
+    assert executed, f"{page}: the published notebook has no outputs (not executed)"
+
+
+def run_install_cell(source: str, *, cnncourse_installed: bool) -> list[tuple[str, str]]:
+    """Runs the install cell as IPython would; returns the line magics it called."""
+    import importlib.util
+
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    magics: list[tuple[str, str]] = []
+
+    class Shell:
+        def run_line_magic(self, name: str, line: str) -> None:
+            magics.append((name, line))
+
+    real_find_spec = importlib.util.find_spec
+
+    def find_spec(name: str, *args: Any) -> Any:
+        if name == "cnncourse" and not cnncourse_installed:
+            return None
+        return real_find_spec(name, *args)
+
+    code = TransformerManager().transform_cell(source)
+    importlib.util.find_spec = find_spec
+    try:
+        exec(code, {"get_ipython": Shell})  # noqa: S102  (the cell of our own site)
+    finally:
+        importlib.util.find_spec = real_find_spec
+    return magics
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_published_chapter_installs_the_course_where_it_is_missing(
+    built_site: Path, page: str
+) -> None:
+    first = published_notebook(built_site, page).cells[0]
+    assert first.cell_type == "code", f"{page}: the first cell is not the install cell"
+    assert run_install_cell(first.source, cnncourse_installed=True) == [], (
+        f"{page}: the first cell does something although cnncourse is installed"
+    )
+    magics = run_install_cell(first.source, cnncourse_installed=False)
+    expected = f"cnncourse @ git+{REPOSITORY_URL}@{CONFIG['repository']['branch']}"
+    assert len(magics) == 1 and magics[0][0] == "pip" and expected in magics[0][1], (
+        f"{page}: without cnncourse the first cell should `%pip install {expected!r}`: {magics}"
+    )
+    assert "remove-cell" in first.metadata.get("tags", []), f"{page}: install cell not hidden"
+
+
+def test_the_workflow_publishes_the_branch_the_buttons_open() -> None:
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "book.yml").read_text())
+    runs = [step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"]]
+    publish = [run for run in runs if f"HEAD:refs/heads/{NOTEBOOKS_BRANCH}" in run]
+    assert publish, f"no workflow step pushes the branch {NOTEBOOKS_BRANCH!r} the buttons open"
+    assert "_build/html/_sources/book/*.ipynb" in publish[0], publish[0]
+
+
+def test_binder_installs_the_course_with_its_python() -> None:
+    requirements = (ROOT / "binder" / "requirements.txt").read_text().splitlines()
+    assert "." in [line.strip() for line in requirements], (
+        "binder/requirements.txt must install the course from the launched commit ('.')"
+    )
+    runtime = (ROOT / "binder" / "runtime.txt").read_text().strip()
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    minimum = re.fullmatch(r">=\s*3\.(\d+)", project["requires-python"])
+    match = re.fullmatch(r"python-3\.(\d+)", runtime)
+    assert minimum and match and int(match[1]) >= int(minimum[1]), (
+        f"binder/runtime.txt {runtime!r} does not satisfy {project['requires-python']}"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The site in a browser.
+
+
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass
@@ -159,7 +283,7 @@ def site_url(built_site: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def browser(site_url: str) -> Iterator[object]:
+def browser(site_url: str) -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: `python3 tasks.py test` installs Debian's chromium")
     sync_api = pytest.importorskip("playwright.sync_api")
@@ -191,56 +315,251 @@ async () => {
   return result;
 }
 """
+# Runs in the page once MathJax is done: the formulas, and what a chapter is made of.
+CONTENT_JS = """
+async (columns) => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    await MathJax.startup.promise;
+  }
+  const article = document.querySelector('article.bd-article') || document.body;
+  const words = el => el.textContent.replace(/\\s+/g, ' ').replace(/#$/, '').trim();
+  const firstLine = cell => {
+    const pre = cell.querySelector('.cell_input pre');
+    return pre ? pre.textContent.trim().split('\\n')[0].slice(0, 70) : '(no input)';
+  };
+  const math = Array.from(article.querySelectorAll('.math'));
+  const objectives = Array.from(article.querySelectorAll('.admonition.learning-objectives'));
+  const summary = Array.from(article.querySelectorAll('section > h2'))
+      .filter(h => words(h) === 'Summary').map(h => h.parentElement);
+  const codeLines = Array.from(article.querySelectorAll('.cell_input pre'))
+      .concat(Array.from(article.querySelectorAll('div.highlight pre'))
+              .filter(pre => !pre.closest('.cell_output') && !pre.closest('.cell_input')))
+      .flatMap(pre => pre.textContent.split('\\n'));
+  return {
+    math: math.length,
+    untypeset: math.filter(m => !m.querySelector('mjx-container'))
+                   .map(m => m.textContent.slice(0, 60)),
+    typeset: article.querySelectorAll('mjx-container').length,
+    tex_errors: Array.from(article.querySelectorAll('mjx-merror'))
+                    .map(e => (e.getAttribute('data-mjx-error') || e.textContent).slice(0, 80)),
+    objectives: objectives.map(o => ({
+        title: words(o.querySelector('.admonition-title')),
+        items: o.querySelectorAll('li').length})),
+    summary_items: summary.map(s => s.querySelectorAll('li').length),
+    exercises: Array.from(article.querySelectorAll('.exercise[id]')).map(e => e.id),
+    solved: Array.from(article.querySelectorAll('.solution'))
+        .map(s => s.querySelector('.admonition-title a[href^="#"]'))
+        .filter(a => a).map(a => a.getAttribute('href').slice(1)),
+    static_figures: Array.from(article.querySelectorAll('img'))
+        .filter(img => !img.id.startsWith('_anim_img')).length,
+    split_outputs: Array.from(article.querySelectorAll('.cell'))
+        .map(cell => ({cell: firstLine(cell),
+                       outputs: Array.from(cell.querySelectorAll(':scope > .cell_output'))
+                                    .reduce((n, out) => n + out.children.length, 0)}))
+        .filter(c => c.outputs > 1),
+    wide_code_lines: codeLines.filter(line => line.length > columns)
+        .map(line => line.slice(0, 90)),
+  };
+}
+"""
+# Runs in the page: what runs past the text column at the current width.
+LAYOUT_JS = """
+() => {
+  const article = document.querySelector('article.bd-article') || document.body;
+  const right = article.getBoundingClientRect().right;
+  const label = el => (el.getAttribute('src') || el.textContent || el.tagName)
+      .trim().split('\\n')[0].slice(0, 60);
+  return {
+    page_overflow: document.documentElement.scrollWidth - window.innerWidth,
+    cut_images: Array.from(article.querySelectorAll('img'))
+        .filter(img => img.getBoundingClientRect().width > 0)
+        .filter(img => img.getBoundingClientRect().right > right + 1)
+        .map(img => `${label(img)} (right edge ${Math.round(img.getBoundingClientRect().right)}`
+                    + ` px, column ends at ${Math.round(right)} px)`),
+    scrolling_blocks: Array.from(article.querySelectorAll('pre'))
+        .filter(pre => pre.scrollWidth > pre.clientWidth + 1)
+        .map(pre => `${label(pre)} (${pre.scrollWidth} px in ${pre.clientWidth} px)`),
+  };
+}
+"""
+# Runs in the page: is the body of each answer (everything but its title) shown?
+ANSWERS_SHOWN_JS = """
+() => Array.from(document.querySelectorAll('article .solution')).map(s =>
+    Array.from(s.children).filter(c => !c.classList.contains('admonition-title'))
+         .some(c => c.checkVisibility() && c.getBoundingClientRect().height > 0))
+"""
 
 
-def block_outside_requests(route: object) -> None:
-    """The test machine is offline: CDN fonts and scripts are refused at once, not timed out."""
-    if urlparse(route.request.url).hostname == "127.0.0.1":
-        route.continue_()
-    else:
-        route.abort()
+class PageView:
+    """One page loaded in Chromium at one width, requests to other hosts refused and recorded."""
+
+    def __init__(self, browser: Any, url: str, viewport: dict[str, int]) -> None:
+        self.outside_requests: list[str] = []
+        self.failed_requests: list[str] = []
+        self.script_errors: list[str] = []
+        context = browser.new_context(viewport=viewport)
+        context.set_default_timeout(60_000)
+        context.route("**/*", self.refuse_other_hosts)
+        reader = context.new_page()
+        reader.on("pageerror", lambda error: self.script_errors.append(str(error)))
+        reader.on(
+            "response", lambda r: self.failed_requests.append(r.url) if r.status >= 400 else None
+        )
+        try:
+            reader.goto(url, wait_until="load")
+            self.measure(reader)
+        finally:
+            context.close()
+
+    def refuse_other_hosts(self, route: Any) -> None:
+        """The site must work offline: anything from another host is a bug, recorded here."""
+        if urlparse(route.request.url).hostname in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            self.outside_requests.append(route.request.url)
+            route.abort()
+
+    def measure(self, reader: Any) -> None:
+        self.heading = reader.locator("main h1").first.inner_text().strip()
+        self.title = reader.title().strip()
+        self.content = reader.evaluate(CONTENT_JS, MAX_CODE_COLUMNS)
+        self.broken_images = reader.evaluate(IMAGES_JS)
+        self.animations = reader.evaluate(ANIMATIONS_JS)
+        self.layout = reader.evaluate(LAYOUT_JS)
+        self.error_outputs = reader.locator(ERROR_OUTPUT_SELECTOR).count()
+        self.outputs = " ".join(reader.locator(".cell_output").all_inner_texts())
+        self.answers_shown_before = reader.evaluate(ANSWERS_SHOWN_JS)
+        for title in reader.locator("article .solution > .admonition-title").all():
+            title.click()
+        self.answers_shown_after = reader.evaluate(ANSWERS_SHOWN_JS)
+        reader.wait_for_load_state("networkidle")  # whatever a click loaded is recorded too
 
 
 @pytest.fixture(scope="session")
-def reader_context(browser: object) -> Iterator[object]:
-    context = browser.new_context()
-    context.route("**/*", block_outside_requests)
-    context.set_default_timeout(30_000)
-    yield context
-    context.close()
+def desktop_view(browser: Any, site_url: str) -> Any:
+    return functools.cache(lambda page: PageView(browser, urljoin(site_url, page), DESKTOP))
 
 
-@pytest.mark.parametrize("page_path", PAGES)
-def test_chapter_renders_in_a_browser(
-    reader_context: object, site_url: str, page_path: str
-) -> None:
-    reader = reader_context.new_page()
-    script_errors: list[str] = []
-    failed: list[str] = []
-    reader.on("pageerror", lambda error: script_errors.append(str(error)))
-    reader.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
-    try:
-        reader.goto(urljoin(site_url, page_path), wait_until="load")
-        heading = reader.locator("main h1").first.inner_text().strip()
-        title = reader.title().strip()
-        broken_images = reader.evaluate(IMAGES_JS)
-        animations = reader.evaluate(ANIMATIONS_JS)
-        error_outputs = reader.locator(ERROR_OUTPUT_SELECTOR).count()
-        outputs = " ".join(reader.locator(".cell_output").all_inner_texts())
-    finally:
-        reader.close()
+@pytest.fixture(scope="session")
+def phone_view(browser: Any, site_url: str) -> Any:
+    return functools.cache(lambda page: PageView(browser, urljoin(site_url, page), PHONE))
 
-    assert heading, f"{page_path}: no <h1> heading"
-    assert title, f"{page_path}: empty <title>"
-    assert not broken_images, f"{page_path}: images that did not load: {broken_images}"
-    if page_path in ANIMATED_PAGES:
-        assert animations, f"{page_path}: the chapter animates, but no animation is on the page"
-    for animation in animations:
-        assert animation["frames"] > 1, f"{page_path}: animation without frames: {animation}"
-        assert animation["broken"] == 0, f"{page_path}: frames that did not load: {animation}"
-        assert animation["shown"], f"{page_path}: animation shows no frame: {animation}"
-    assert error_outputs == 0, f"{page_path}: {error_outputs} error or stderr outputs"
+
+@pytest.mark.parametrize("page", PAGES)
+def test_chapter_renders_in_a_browser(desktop_view: Any, page: str) -> None:
+    view = desktop_view(page)
+    assert view.heading, f"{page}: no <h1> heading"
+    assert view.title, f"{page}: empty <title>"
+    assert not view.broken_images, f"{page}: images that did not load: {view.broken_images}"
+    if page in ANIMATED_PAGES:
+        assert view.animations, f"{page}: the chapter animates, but no animation is on the page"
+    for animation in view.animations:
+        assert animation["frames"] > 1, f"{page}: animation without frames: {animation}"
+        assert animation["broken"] == 0, f"{page}: frames that did not load: {animation}"
+        assert animation["shown"], f"{page}: animation shows no frame: {animation}"
+    assert view.error_outputs == 0, f"{page}: {view.error_outputs} error or stderr outputs"
     for marker in ERROR_MARKERS:
-        assert marker not in outputs, f"{page_path}: a cell output contains {marker!r}"
-    assert not failed, f"{page_path}: local requests that failed: {failed}"
-    assert not script_errors, f"{page_path}: JavaScript errors: {script_errors}"
+        assert marker not in view.outputs, f"{page}: a cell output contains {marker!r}"
+    assert not view.failed_requests, f"{page}: local requests that failed: {view.failed_requests}"
+    assert not view.script_errors, f"{page}: JavaScript errors: {view.script_errors}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_nothing_is_requested_from_another_host(
+    desktop_view: Any, phone_view: Any, page: str
+) -> None:
+    outside = desktop_view(page).outside_requests + phone_view(page).outside_requests
+    assert not outside, f"{page}: requests to other hosts (refused): {sorted(set(outside))}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_formulas_are_typeset_offline(desktop_view: Any, page: str) -> None:
+    content = desktop_view(page).content
+    assert not content["untypeset"], f"{page}: formulas left as TeX: {content['untypeset']}"
+    assert not content["tex_errors"], f"{page}: formulas MathJax could not read: " + str(
+        content["tex_errors"]
+    )
+
+
+def test_the_book_has_typeset_formulas(desktop_view: Any) -> None:
+    typeset = {page: desktop_view(page).content["typeset"] for page in CHAPTERS}
+    assert sum(typeset.values()) > 0, f"no formula typeset by MathJax in any chapter: {typeset}"
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_chapter_starts_with_its_objectives(desktop_view: Any, page: str) -> None:
+    objectives = desktop_view(page).content["objectives"]
+    assert len(objectives) == 1, (
+        f"{page}: expected one 'What you will learn' block (class learning-objectives), "
+        f"found {objectives}"
+    )
+    assert objectives[0]["title"] == "What you will learn", f"{page}: {objectives[0]}"
+    assert objectives[0]["items"] >= 2, f"{page}: objectives without a list: {objectives[0]}"
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_chapter_has_a_summary(desktop_view: Any, page: str) -> None:
+    summary = desktop_view(page).content["summary_items"]
+    assert summary, f"{page}: no '## Summary' section"
+    assert summary[0] >= 2, f"{page}: the summary has {summary[0]} bullet points"
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_exercises_have_worked_answers(desktop_view: Any, page: str) -> None:
+    content = desktop_view(page).content
+    exercises, solved = content["exercises"], content["solved"]
+    assert len(exercises) >= MIN_EXERCISES, f"{page}: {len(exercises)} exercises: {exercises}"
+    unanswered = sorted(set(exercises) - set(solved))
+    assert not unanswered, f"{page}: exercises without a worked answer: {unanswered}"
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+@pytest.mark.parametrize("width", ["desktop", "phone"])
+def test_answers_stay_hidden_until_their_title_is_clicked(
+    desktop_view: Any, phone_view: Any, page: str, width: str
+) -> None:
+    """A click (a tap) in the middle of an answer's title shows it; before, it is hidden."""
+    view = (desktop_view if width == "desktop" else phone_view)(page)
+    solved = view.content["solved"]
+    assert solved, f"{page}: no worked answers"
+    shown = [ex for ex, visible in zip(solved, view.answers_shown_before, strict=True) if visible]
+    assert not shown, f"{page} ({width}): answers shown before the reader asks: {shown}"
+    hidden = [ex for ex, vis in zip(solved, view.answers_shown_after, strict=True) if not vis]
+    assert not hidden, f"{page} ({width}): answers still hidden after a click: {hidden}"
+    assert not view.script_errors, f"{page} ({width}): JavaScript errors: {view.script_errors}"
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_chapter_has_static_figures(desktop_view: Any, page: str) -> None:
+    figures = desktop_view(page).content["static_figures"]
+    assert figures >= MIN_STATIC_FIGURES, f"{page}: {figures} static figures"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_one_output_area_per_cell(desktop_view: Any, page: str) -> None:
+    split = desktop_view(page).content["split_outputs"]
+    assert not split, f"{page}: cells with several output areas: {split}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_code_fits_the_column(desktop_view: Any, page: str) -> None:
+    view = desktop_view(page)
+    wide = view.content["wide_code_lines"]
+    assert not wide, f"{page}: {len(wide)} code lines over {MAX_CODE_COLUMNS} characters: {wide}"
+    scrolling = view.layout["scrolling_blocks"]
+    assert not scrolling, f"{page}: code or output wider than the column at 1280 px: {scrolling}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("width", ["desktop", "phone"])
+def test_nothing_runs_past_the_page(
+    desktop_view: Any, phone_view: Any, page: str, width: str
+) -> None:
+    view = (desktop_view if width == "desktop" else phone_view)(page)
+    assert not view.layout["cut_images"], f"{page} ({width}): images cut off at the right " + str(
+        view.layout["cut_images"]
+    )
+    assert view.layout["page_overflow"] <= 0, (
+        f"{page} ({width}): the page is {view.layout['page_overflow']} px wider than the screen"
+    )
+    assert not view.broken_images, f"{page} ({width}): images that did not load"
