@@ -11,6 +11,8 @@
     cnncourse export --format canvas|moodle [--roster roster.csv] [--match COLUMN]
                                              one column per lab, as the LMS's grade import reads
     cnncourse demo [LAB] [--dir demo]        a synthetic class, graded end to end
+    cnncourse report LAB                     class report in autograded/LAB_report.html: scores,
+                                             failed cells, diagnosed mistakes, times
     cnncourse similarity LAB [--threshold T] pairs of submissions with alike answer code, ranked,
                                              side by side in autograded/LAB_similarity.html
 
@@ -56,6 +58,11 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("--to", type=Path, help="CSV file to write (grades[_FORMAT].csv)")
     add_lms_options(export)
     export.set_defaults(func=run_export)
+
+    report = subparsers.add_parser(
+        "report", parents=[course], help="class report: scores, failed cells, mistakes, times")
+    report.add_argument("lab")
+    report.set_defaults(func=run_report)
 
     similarity = subparsers.add_parser(
         "similarity", parents=[course], help="rank pairs of submissions with alike answer code")
@@ -193,6 +200,17 @@ def run_lms_export(args: argparse.Namespace) -> int:
                               roster=roster, columns=lms.parse_columns(args.column),
                               skip_unmapped=args.skip_unmapped)  # fmt: skip
     print(f"grades written to {to}\n{lms.import_instructions(args.format, match)}")
+    return 0
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from cnncourse.grading.driver import Course
+    from cnncourse.grading.report import class_report, format_report, write_report
+
+    course = Course.load(args.course)
+    report = class_report(course, args.lab)
+    print(format_report(report))
+    print(f"report: {write_report(report, course.autograded)}")
     return 0
 
 
