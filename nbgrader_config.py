@@ -10,16 +10,42 @@ The labs are the folders of solutions/ (lab1_convolution ... lab5_model_zoo).
 Run nbgrader from the repository root: `nbgrader generate_assignment lab1_convolution`.
 """
 
+import sys
+from pathlib import Path
+
 c = get_config()  # noqa: F821 (nbgrader injects get_config)
 
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "exercises"
 c.CourseDirectory.db_url = "sqlite:///gradebook.db"
 
-# Lab 4 trains LeNet in numpy and in Keras inside single cells; its whole notebook autogrades in
-# about 45 s on one core here, more than nbgrader's 30 s default allows one cell. Three minutes
-# leaves a slow laptop four times that, and is also what one infinite loop in a submission costs
-# the grader (the driver's per-submission timeout follows from it).
-c.Execute.timeout = 180
+# Seconds one cell of a lab may run before it is interrupted: about four to five times the lab's
+# slowest solution cell, measured on a 2-core machine under a load of 16 (slowest cells: lab 1
+# 3.9 s, labs 2 and 3 under 1 s, lab 4 36 s training LeNet, lab 5 41 s importing Keras). This is
+# also what an infinite loop costs the grader per submission: a numpy lab fails one in seconds,
+# while lab 4, which trains networks inside single cells, gets minutes.
+# `cnncourse grade` reads this table (`--cell-timeout` overrides it); plain nbgrader gets the
+# same value through Execute.timeout below. A lab missing here gets the largest value.
+c.CnnCourse.cell_timeouts = {
+    "lab1_convolution": 20,
+    "lab2_conv_layer": 20,
+    "lab3_pooling": 20,
+    "lab4_lenet": 180,
+    "lab5_model_zoo": 150,
+}
+
+
+def lab_on_command_line(labs, argv=sys.argv[1:]):
+    """The lab an nbgrader command works on (`autograde LAB`, `--assignment=LAB`, or a path
+    inside the lab's folder, as `validate` gets), or None."""
+    for arg in argv:
+        for part in Path(arg.split("=", 1)[-1]).parts:
+            if part in labs:
+                return part
+    return None
+
+
+_lab = lab_on_command_line(c.CnnCourse.cell_timeouts)
+c.Execute.timeout = c.CnnCourse.cell_timeouts.get(_lab, max(c.CnnCourse.cell_timeouts.values()))
 # Students see every failing test, not only the first, when they validate.
 c.Validator.validate_all = True

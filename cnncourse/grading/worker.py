@@ -73,6 +73,9 @@ def _grade(job: Job) -> Result:
     course = Path(job.job_dir) / "course"
     _build_course(job, course, verdict.notebook)
     spec = _build_sandbox(job, course, source.metadata.get("kernelspec", {}).get("name"))
+    sandbox = "bubblewrap" if job.use_bubblewrap else "limits only"
+    note = f"sandbox: {sandbox}, kernel uid {job.uid}, cell timeout {job.cell_timeout} s"
+    print(f"[cnncourse] autograding {job.student}/{job.lab} ({note})", file=sys.stderr, flush=True)
     outcome = _autograde(job, course, spec)
     result = _read_result(job, course, outcome)
     result.reasons = verdict.reasons + result.reasons

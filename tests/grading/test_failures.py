@@ -7,13 +7,16 @@ import sys
 
 from tiny_course import TINY
 
-from cnncourse.grading.driver import WorkerProcess, ensure_assignment, record_or_note
-from cnncourse.grading.worker import Job, Result
+from cnncourse.grading.driver import ensure_assignment
+from cnncourse.grading.gradebook import record_or_note
+from cnncourse.grading.jobs import Job, Result
+from cnncourse.grading.pool import WorkerProcess
 
 
 def job(tmp_path) -> Job:
     return Job(lab=TINY, student="ada", submission=str(tmp_path), template=str(tmp_path),
-               job_dir=str(tmp_path / "job"), config_file=None, cell_timeout=5, limits={})
+               job_dir=str(tmp_path / "job"), config_file=None, cell_timeout=5, limits={},
+               timeout=30)
 
 
 def worker_running(tmp_path, code: str) -> WorkerProcess:
@@ -26,7 +29,7 @@ def worker_running(tmp_path, code: str) -> WorkerProcess:
 
 def test_a_worker_answering_garbage_is_a_grader_error_and_is_replaced(tmp_path):
     worker = worker_running(tmp_path, "input(); print('not json', flush=True); input()")
-    result = worker.run(job(tmp_path), timeout=30)
+    result = worker.run(job(tmp_path))
     assert (result.student, result.status) == ("ada", "grader error")
     assert "unreadable answer from the worker" in result.reasons[0]
     assert "not json" in result.reasons[0]
@@ -37,7 +40,7 @@ def test_a_worker_dead_before_the_job_is_a_crash(tmp_path):
     worker = worker_running(tmp_path, "import os; os.close(0)")
     worker.proc.wait()
     worker.proc.poll = lambda: None  # as if it died between the check and the write
-    result = worker.run(job(tmp_path), timeout=30)
+    result = worker.run(job(tmp_path))
     assert (result.status, result.reasons) == (
         "crashed", ["the grading worker died before it got the submission"])
 

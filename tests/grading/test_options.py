@@ -2,25 +2,68 @@
 
 from __future__ import annotations
 
+import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from cnncourse.grading.driver import Course, GradingOptions, format_summary, resolved_timeouts
-from cnncourse.grading.worker import Result
+from cnncourse.grading.jobs import Result
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_cell_timeout_defaults_to_the_course_configuration(tiny_course):
-    # the repository's nbgrader_config.py sets Execute.timeout; the tiny course does not
-    from traitlets.config.loader import PyFileConfigLoader
+def configured(*argvs: list[str]) -> list[tuple[int, dict]]:
+    """(Execute.timeout, the per-lab table) of the repository's nbgrader_config.py as nbgrader
+    loads it for each command line (one fresh interpreter for them all)."""
+    code = (
+        "import sys; from traitlets.config.loader import PyFileConfigLoader\n"
+        f"for argv in {list(argvs)!r}:\n"
+        "    sys.argv = argv\n"
+        "    c = PyFileConfigLoader('nbgrader_config.py', path='.').load_config()\n"
+        "    print(repr((c.Execute.timeout, dict(c.CnnCourse.cell_timeouts))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    return [ast.literal_eval(line) for line in out.stdout.splitlines()]
 
-    configured = PyFileConfigLoader("nbgrader_config.py", path=str(REPO)).load_config()
-    cell = configured.Execute.timeout
-    assert resolved_timeouts(Course.load(REPO), GradingOptions()) == (2 * cell + 60, cell)
-    assert resolved_timeouts(tiny_course, GradingOptions()) == (120, 30)  # nbgrader's 30 s
+
+def test_every_lab_declares_its_cell_timeout_and_nbgrader_uses_it():
+    course = Course.load(REPO)
+    lines = [(lab, argv) for lab in course.labs
+             for argv in (["nbgrader", "autograde", lab],
+                          ["nbgrader", "autograde", f"--assignment={lab}"],
+                          ["nbgrader", "validate", f"/home/ada/{lab}/{lab}.ipynb"])]  # fmt: skip
+    answers = configured(["nbgrader"], *[argv for _lab, argv in lines])
+    table = answers[0][1]
+    assert set(table) <= set(course.labs) and "lab1_convolution" in table
+    for (lab, argv), (timeout, _table) in zip(lines, answers[1:], strict=True):
+        # plain nbgrader; a lab not in the table gets the largest value, in both
+        assert timeout == table.get(lab, max(table.values())), argv
+        assert resolved_timeouts(course, GradingOptions(), lab) == (2 * timeout + 60, timeout)
+
+
+def test_a_numpy_lab_stops_an_infinite_loop_in_seconds_and_lab4_may_train():
+    (_, table), (without_lab, _) = configured(["nbgrader"], ["nbgrader", "autograde"])
+    assert table["lab1_convolution"] <= 30
+    assert table["lab4_lenet"] >= 4 * 45  # its training cells take ~45 s on one idle core
+    assert without_lab == max(table.values())  # `nbgrader autograde` of every lab
+
+
+def test_cell_timeout_option_overrides_the_lab_and_a_course_without_table_uses_nbgrader(
+    tiny_course,
+):
+    course = Course.load(REPO)
+    assert resolved_timeouts(course, GradingOptions(cell_timeout=3), "lab4_lenet") == (66, 3)
+    assert resolved_timeouts(tiny_course, GradingOptions(), "lab0_tiny") == (120, 30)  # default
     assert resolved_timeouts(tiny_course, GradingOptions(timeout=7, cell_timeout=3)) == (7, 3)
+
+
+def test_a_scheduler_must_be_local_or_an_address():
+    assert GradingOptions(scheduler="tcp://10.0.0.1:8786").scheduler == "tcp://10.0.0.1:8786"
+    with pytest.raises(ValueError, match="got 'cluster1'"):
+        GradingOptions(scheduler="cluster1")
 
 
 @pytest.mark.parametrize("field", ["timeout", "cell_timeout"])

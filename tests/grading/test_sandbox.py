@@ -8,13 +8,18 @@ from pathlib import Path
 
 import pytest
 
+import cnncourse
 from cnncourse.grading.driver import GradingOptions, sandbox_mode
 from cnncourse.grading.sandbox import (
+    BWRAP,
     GIB,
     ResourceLimits,
     SandboxSpec,
     bubblewrap_argv,
     bubblewrap_available,
+    bubblewrap_probe,
+    kernel_env,
+    python_path_for_kernel,
     readonly_paths_for_python,
 )
 
@@ -39,13 +44,74 @@ def test_the_repository_is_not_in_the_sandbox_except_the_package(tmp_path):
     assert "--unshare-net" in argv and "--die-with-parent" in argv
 
 
-def test_sandbox_mode_follows_the_options():
+def bwrap_really_starts() -> bool:
+    """Decided here, not by the code under test: does a bubblewrap sandbox run `true`?"""
+    try:
+        argv = [BWRAP, "--unshare-pid", "--unshare-net", "--ro-bind", "/", "/", "true"]
+        return subprocess.run(argv, capture_output=True, timeout=60).returncode == 0
+    except OSError:
+        return False
+
+
+def test_sandbox_mode_follows_the_options_and_this_machine():
     assert sandbox_mode(GradingOptions(sandbox=False)) == "off"
-    expected = "bubblewrap" if bubblewrap_available() else "off"
+    expected = "bubblewrap" if bwrap_really_starts() else "off"
     assert sandbox_mode(GradingOptions()) == expected
+    assert bubblewrap_available() == (expected == "bubblewrap")
 
 
-@pytest.mark.skipif(not bubblewrap_available(), reason="needs bubblewrap")
+@pytest.fixture
+def broken_bwrap(tmp_path):
+    """An installed bwrap that cannot start a sandbox, as in a container without namespaces."""
+    fake = tmp_path / "bwrap"
+    message = "bwrap: No permissions to creating new namespace"
+    fake.write_text(f"#!/bin/sh\necho '{message}' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    return str(fake)
+
+
+def test_an_installed_bwrap_that_cannot_start_is_found_out(broken_bwrap):
+    works, why = bubblewrap_probe(broken_bwrap)
+    assert not works and "cannot start a sandbox here" in why and "namespace" in why
+    assert bubblewrap_probe("/nonexistent/bwrap") == (
+        False, "bubblewrap is not installed (/nonexistent/bwrap): apt-get install bubblewrap")
+
+
+def test_a_broken_sandbox_falls_back_with_a_warning_or_is_refused(broken_bwrap, capsys):
+    probes = {"this machine": bubblewrap_probe(broken_bwrap)}
+    assert sandbox_mode(GradingOptions(), probes) == "off"
+    warning = capsys.readouterr().err
+    assert "sandbox is OFF" in warning and "namespace" in warning
+    with pytest.raises(ValueError, match="sandbox is required but cannot start.*namespace"):
+        sandbox_mode(GradingOptions(sandbox=True), probes)
+    two = {"tcp://a:1": (True, ""), "tcp://b:1": (False, "no bwrap")}
+    with pytest.raises(ValueError, match="tcp://b:1: no bwrap"):
+        sandbox_mode(GradingOptions(sandbox=True), two)  # one machine without it is enough
+
+
+@pytest.mark.skipif(not bwrap_really_starts(), reason="needs a working bubblewrap")
+def test_the_kernel_imports_the_package_of_the_worker_not_another_copy(tmp_path):
+    """PYTHONPATH names the worker's package folder; in the sandbox only the package shows."""
+    copy = tmp_path / "elsewhere"
+    copy.mkdir()
+    (tmp_path / "w").mkdir()
+    (tmp_path / "run").mkdir()
+    spec = SandboxSpec(str(tmp_path / "w"), str(tmp_path / "v"), str(tmp_path / "run"),
+                       readonly_paths=readonly_paths_for_python(),
+                       python_path=python_path_for_kernel())  # fmt: skip
+    env = kernel_env("/tmp", spec.python_path)
+    probe = ("import os, sys, cnncourse; print(cnncourse.__file__); "
+             "print(os.listdir(sys.path[1]))")  # sys.path[0] is '' with -c, then PYTHONPATH
+    argv = [*bubblewrap_argv(spec, env), sys.executable, "-c", probe]
+    (copy / "cnncourse").mkdir()  # a copy in the current folder must not be imported
+    (copy / "cnncourse" / "__init__.py").write_text("raise ImportError('the wrong copy')")
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=copy)
+    imported, listing = out.stdout.splitlines()
+    assert imported == str(Path(cnncourse.__file__).resolve()), out.stderr
+    assert "cnncourse" in listing and "solutions" not in listing  # only the package shows
+
+
+@pytest.mark.skipif(not bwrap_really_starts(), reason="needs a working bubblewrap")
 def test_a_sandboxed_process_sees_no_solutions_and_no_network(tmp_path):
     (tmp_path / "w").mkdir()
     spec = SandboxSpec(str(tmp_path / "w"), str(tmp_path / "visible"), str(tmp_path / "run"),
