@@ -1,0 +1,142 @@
+// Helpers shared by every explorer. This file is inlined, with one explorer's script, inside a
+// function scope: nothing here becomes a global of the page.
+
+// Build the explorer inside its root <div>; the static fallback picture stays if this fails.
+function startExplorer(id, main) {
+  var root = document.getElementById(id);
+  if (!root || root.getAttribute("data-started")) return;
+  root.setAttribute("data-started", "1");
+  var data = JSON.parse(root.querySelector("script.cnnx-data").textContent);
+  var app = el("div", {"class": "cnnx-app"});
+  root.appendChild(app);
+  try {
+    main(app, data);
+  } catch (error) {
+    root.removeChild(app);
+    throw error;
+  }
+  root.classList.add("cnnx-live");
+}
+
+// el("p", {"class": "x", onclick: f}, ["text", child]) -> a new element.
+function el(tag, attributes, children) {
+  var node = document.createElement(tag);
+  var name;
+  for (name in attributes || {}) {
+    if (name.slice(0, 2) === "on") node.addEventListener(name.slice(2), attributes[name]);
+    else if (attributes[name] !== null && attributes[name] !== undefined) {
+      node.setAttribute(name, attributes[name]);
+    }
+  }
+  (children || []).forEach(function (child) {
+    node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+  });
+  return node;
+}
+
+function clear(node) {
+  while (node.firstChild) node.removeChild(node.firstChild);
+}
+
+// Base64 text of int8 or uint8 values (Python's `encode_bytes`) -> typed array.
+function decodeBytes(text, signed) {
+  var raw = atob(text);
+  var bytes = new Uint8Array(raw.length);
+  for (var i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+  return signed ? new Int8Array(bytes.buffer) : bytes;
+}
+
+// Fixed decimals, with no "-0.00".
+function fmt(value, digits) {
+  var text = value.toFixed(digits);
+  return /^-0\.?0*$/.test(text) ? text.slice(1) : text;
+}
+
+// A labelled range slider; onChange(value) runs on every input event.
+function slider(label, role, min, max, value, onChange) {
+  var input = el("input", {type: "range", min: min, max: max, step: 1, value: value,
+                           "data-role": role});
+  var shown = el("output", {}, [String(value)]);
+  input.addEventListener("input", function () {
+    shown.textContent = input.value;
+    onChange(Number(input.value));
+  });
+  var wrap = el("label", {"class": "cnnx-control"}, [label + " ", input, " ", shown]);
+  return {wrap: wrap, input: input, shown: shown};
+}
+
+// A canvas of rows x cols cells drawn `cell` CSS pixels wide (sharp on high-density screens);
+// its CSS width follows the page (max-width 100%), so it shrinks on a phone.
+function cellCanvas(role, label) {
+  return el("canvas", {"class": "cnnx-canvas", "data-role": role, tabindex: "0",
+                       role: "img", "aria-label": label});
+}
+
+function sizeCanvas(canvas, rows, cols, cell) {
+  var ratio = window.devicePixelRatio || 1;
+  canvas.width = Math.round(cols * cell * ratio);
+  canvas.height = Math.round(rows * cell * ratio);
+  canvas.style.width = cols * cell + "px";
+  var context = canvas.getContext("2d");
+  context.setTransform(ratio, 0, 0, ratio, 0, 0);
+  return context;
+}
+
+// Cell (row, col) under a mouse or touch event on a canvas of rows x cols cells.
+function cellAt(canvas, event, rows, cols) {
+  var box = canvas.getBoundingClientRect();
+  var col = Math.floor((event.clientX - box.left) / box.width * cols);
+  var row = Math.floor((event.clientY - box.top) / box.height * rows);
+  if (row < 0 || col < 0 || row >= rows || col >= cols) return null;
+  return {row: row, col: col};
+}
+
+// Select cells of a canvas by pointer (hover, click or tap) and by the arrow keys.
+// size() -> {rows, cols}; current() -> {row, col}; select(row, col) redraws.
+function selectableCells(canvas, size, current, select, hover) {
+  function pick(event) {
+    var shape = size();
+    var cell = cellAt(canvas, event, shape.rows, shape.cols);
+    if (cell) select(cell.row, cell.col);
+  }
+  if (hover) canvas.addEventListener("pointermove", pick);
+  canvas.addEventListener("pointerdown", pick);
+  canvas.addEventListener("keydown", function (event) {
+    var steps = {ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1]};
+    var step = steps[event.key];
+    if (!step) return;
+    event.preventDefault();
+    var shape = size();
+    var at = current();
+    select(Math.min(Math.max(at.row + step[0], 0), shape.rows - 1),
+           Math.min(Math.max(at.col + step[1], 0), shape.cols - 1));
+  });
+}
+
+// Signed colour map (red positive, blue negative, white zero) from the package's 256-entry
+// lookup table; extent is the |value| drawn at full colour.
+function signedColour(table, value, extent) {
+  var t = extent > 0 ? (value / extent + 1) / 2 : 0.5;
+  var index = Math.max(0, Math.min(255, Math.round(t * 255))) * 3;
+  return [table[index], table[index + 1], table[index + 2]];
+}
+
+function rgb(triple) {
+  return "rgb(" + triple[0] + "," + triple[1] + "," + triple[2] + ")";
+}
+
+// A small table of numbers (rows of values), optionally coloured by a signed colour map.
+function numberTable(rows, digits, role, table, extent) {
+  return el("table", {"class": "cnnx-numbers", "data-role": role}, rows.map(function (row) {
+    return el("tr", {}, row.map(function (value) {
+      var style = table ? "background:" + rgb(signedColour(table, value, extent)) +
+        (Math.abs(value) > 0.6 * extent ? ";color:#fff" : "") : null;
+      return el("td", {style: style}, [fmt(value, digits)]);
+    }));
+  }));
+}
+
+// Counts the redraws, so tests and the benchmark can tell when the display has been updated.
+function markUpdated(app) {
+  app.setAttribute("data-updates", String(Number(app.getAttribute("data-updates") || 0) + 1));
+}
