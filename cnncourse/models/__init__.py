@@ -16,6 +16,7 @@ from cnncourse.models.googlenet import googlenet, inception_module
 from cnncourse.models.lenet import SparselyConnectedConv2D, lenet5
 from cnncourse.models.mobilenet import mobilenet
 from cnncourse.models.resnet import cifar_resnet, resnet
+from cnncourse.models.segmentation import encoder_decoder
 from cnncourse.models.vgg import vgg
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "alexnet",
     "cifar_resnet",
     "densenet121",
+    "encoder_decoder",
     "googlenet",
     "inception_module",
     "lenet5",

@@ -111,3 +111,56 @@ def plot_feature_maps(
         ax.imshow(maps[:, :, c], cmap=cmap, interpolation="nearest")
         ax.set_title(f"channel {c}", fontsize=8)
     return fig
+
+
+def plot_layer_activations(
+    activations: Sequence[tuple[str, np.ndarray]],
+    *,
+    max_maps: int = 8,
+    dpi: float = 100,
+) -> Figure:
+    """What every layer computes for one input: a row per (name, activation) pair.
+
+    An activation (H, W, C) shows its first `max_maps` channels as images (each on its own
+    colour scale, dark: weak); a vector (D,) of at most 16 values is a bar chart indexed from 0
+    (class scores or probabilities); a longer vector is one strip of D cells, wrapped into rows
+    of at most 42. The row's label gives the layer's name and its full shape.
+    """
+    if not activations:
+        raise ValueError("plot_layer_activations needs at least one (name, activation), got none")
+    rows = [(name, np.asarray(a)) for name, a in activations]
+    for name, a in rows:
+        if a.ndim not in (1, 3) or a.size == 0:
+            raise ValueError(f"activation {name!r} must be (H, W, C) or (D,), got shape {a.shape}")
+    fig = new_figure(7.0, 0.95 * len(rows), dpi=dpi)
+    grid = fig.add_gridspec(len(rows), max_maps + 1, left=0.01, right=0.99, top=0.97,
+                            bottom=0.03, wspace=0.12, hspace=0.45)  # fmt: skip
+    for r, (name, a) in enumerate(rows):
+        label = fig.add_subplot(grid[r, 0])
+        label.set_axis_off()
+        label.text(0, 0.5, f"{name}\n{'×'.join(map(str, a.shape))}", va="center", fontsize=9)
+        if a.ndim == 3:
+            for c in range(min(a.shape[2], max_maps)):
+                ax = fig.add_subplot(grid[r, 1 + c])
+                ax.imshow(a[:, :, c], cmap="viridis", interpolation="nearest")
+                ax.set_axis_off()
+        else:
+            _draw_vector(fig.add_subplot(grid[r, 1:]), a)
+    return fig
+
+
+def _draw_vector(ax, a: np.ndarray) -> None:
+    """A short vector as bars labelled 0..D-1, a long one as wrapped rows of cells."""
+    if a.size <= 16:
+        ax.bar(np.arange(a.size), a, color="#5b9bd5")
+        ax.set_xticks(np.arange(a.size))
+        ax.tick_params(labelsize=9, length=0)
+        ax.set_yticks([])
+        for side in ("top", "right", "left"):
+            ax.spines[side].set_visible(False)
+        return
+    width = min(42, a.size)
+    cells = np.full(math.ceil(a.size / width) * width, np.nan)
+    cells[: a.size] = a
+    ax.imshow(cells.reshape(-1, width), cmap="viridis", interpolation="nearest", aspect="auto")
+    ax.set_axis_off()
