@@ -5,9 +5,9 @@
     write_summary(course, lab, results)   # autograded/LAB_summary.csv
 
 Each result is recorded whole or not at all: the gradebook commit and the copy of the autograded
-notebook run with Ctrl-C held back until they are done (`interrupt_deferred`). The log of every
-submission that did not grade normally is kept in autograded/LAB_logs/STUDENT.log; the summary
-names it.
+notebook run with Ctrl-C held back until they are done (`interrupt_deferred`). The worker log of
+every submission short of full marks (failed tests, timeouts, crashes, invalid files) is kept in
+autograded/LAB_logs/STUDENT.log, which the summary names.
 """
 
 from __future__ import annotations
@@ -117,14 +117,14 @@ def record_or_note(course: Course, lab: str, result: Result) -> None:
 
 
 def log_file(course: Course, lab: str, student: str) -> Path:
-    """Where the worker log of a submission that did not grade normally is kept."""
+    """Where the worker log of a submission short of full marks is kept."""
     return course.autograded / f"{lab}_logs" / f"{student}.log"
 
 
 def keep_log(course: Course, lab: str, result: Result) -> None:
-    """Write the result's worker log if it did not grade normally; remove a stale one if it did."""
+    """Write the worker log of a result short of full marks; remove a stale one otherwise."""
     path = log_file(course, lab, result.student)
-    if result.status == "ok" or not result.log:
+    if result.full_marks or not result.log:
         path.unlink(missing_ok=True)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -155,7 +155,7 @@ def format_summary(results: list[Result], width: int = 110) -> str:
 
 def write_summary(course: Course, lab: str, results: list[Result]) -> Path:
     """autograded/LAB_summary.csv: the summary with full reasons, grading seconds and the kept
-    worker log of each submission that did not grade normally."""
+    worker log of each submission short of full marks."""
     course.autograded.mkdir(parents=True, exist_ok=True)
     path = course.autograded / f"{lab}_summary.csv"
     with open(path, "w", newline="") as handle:

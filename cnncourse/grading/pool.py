@@ -76,6 +76,11 @@ def claim_uid(locks: Path = UID_LOCKS) -> tuple[int, int]:
     raise RuntimeError(f"all {UID_COUNT} kernel user ids from {UID_BASE} are in use")
 
 
+def claim_uids(count: int, locks: Path = UID_LOCKS) -> list[tuple[int, int]]:
+    """`count` distinct kernel user ids (see `claim_uid`), with their lock fds."""
+    return [claim_uid(locks) for _ in range(count)]
+
+
 def log_tail(path: Path, limit: int = LOG_TAIL) -> str:
     """The last `limit` characters of a log file ('' if there is none)."""
     try:
@@ -122,12 +127,13 @@ class WorkerProcess:
         self.buffer = b""
 
     def run(self, job: Job) -> Result:
-        """Grade one job; never raises. The result carries the job's log unless it is 'ok'."""
+        """Grade one job; never raises. The result carries the job's log unless it got full
+        marks."""
         started = time.perf_counter()
         result = self._run(job)
         if not result.seconds:
             result.seconds = time.perf_counter() - started
-        if result.status != "ok":
+        if not result.full_marks:
             result.log = log_tail(Path(job.job_dir) / "worker.log") or log_tail(self.log_path)
         return result
 
@@ -212,7 +218,7 @@ class LocalPool:
 
     def __init__(self, size: int, scratch: Path, private_uids: bool) -> None:
         private_uids = private_uids and os.geteuid() == 0  # only root can hand out user ids
-        self.uid_locks = [claim_uid() for _ in range(size)] if private_uids else []
+        self.uid_locks = claim_uids(size) if private_uids else []
         uids = [uid for uid, _fd in self.uid_locks] or [None] * size
         self.all = [WorkerProcess(slot, scratch, uid) for slot, uid in enumerate(uids)]
         for worker in self.all:

@@ -14,6 +14,14 @@ def relu_forward(x: np.ndarray) -> tuple[np.ndarray, Any]:
 
 
 def relu_backward(dout: np.ndarray, cache: Any) -> np.ndarray:
-    """Gradient of ReLU: dout where the input was positive, 0 elsewhere (and at 0 itself)."""
-    x = cache
-    return np.where(x > 0, dout, 0).astype(x.dtype, copy=False)
+    """Gradient of ReLU: dout where the input was positive, 0 elsewhere (and at 0 itself).
+
+    dx has dout's shape and a floating dtype: the upstream gradient's, or x's if that is wider.
+    An integer input (an image of uint8 pixels) must not turn a gradient of 0.5 into 0."""
+    x, dout = cache, np.asarray(dout)
+    if dout.shape != x.shape:
+        raise ValueError(f"dout has shape {dout.shape}, expected the input's {x.shape}")
+    dtype = np.result_type(dout.dtype, x.dtype, np.float32) if np.issubdtype(
+        x.dtype, np.floating) else np.result_type(dout.dtype, np.float32)  # fmt: skip
+    # chain rule: dL/dx = dL/dout * 1[x > 0]
+    return np.where(x > 0, dout, 0).astype(dtype, copy=False)
