@@ -84,3 +84,27 @@ def test_plot_matrix_writes_the_numbers():
 def test_bad_shapes_raise_value_error_naming_them(call, fragment):
     with pytest.raises(ValueError, match=fragment):
         call()
+
+
+def test_layer_activations_one_row_per_layer_maps_bars_and_strips():
+    from cnncourse.viz.activations import plot_layer_activations
+
+    rng = np.random.default_rng(4)
+    c1, c5, probs = rng.random((28, 28, 6)), rng.random(120), rng.dirichlet(np.ones(10))
+    fig = plot_layer_activations([("C1", c1), ("C5", c5), ("softmax", probs)], max_maps=4)
+    labels = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert labels == ["C1\n28×28×6", "C5\n120", "softmax\n10"]
+    shown = images(fig)
+    assert len(shown) == 4 + 1  # four C1 maps (max_maps), one strip for C5
+    np.testing.assert_allclose(shown[2].get_array(), c1[:, :, 2])
+    strip = shown[4].get_array()
+    assert strip.shape == (3, 42) and np.allclose(strip.compressed(), c5)  # NaN cells masked
+    bars = [ax for ax in fig.axes if ax.patches]
+    assert [p.get_height() for p in bars[0].patches] == pytest.approx(probs)
+
+
+def test_layer_activations_refuse_a_batch_naming_it():
+    from cnncourse.viz.activations import plot_layer_activations
+
+    with pytest.raises(ValueError, match="'C1'.*\\(2, 8, 8, 3\\)"):
+        plot_layer_activations([("C1", np.zeros((2, 8, 8, 3)))])
