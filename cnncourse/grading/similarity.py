@@ -5,7 +5,8 @@
 
 Only the answer code counts: the source of the lab's solution cells (nbgrader `solution: true`)
 as each student left them. The release's version of those cells (signatures, docstrings,
-`# YOUR CODE HERE`) is boilerplate and never matches.
+`# YOUR CODE HERE`) is boilerplate and never matches: its lines are blanked in each answer
+before fingerprinting, and its k-grams are copydetect boilerplate.
 
 Each answer goes through three normalisations before fingerprinting, so that what a copier
 changes cheaply changes nothing:
@@ -245,21 +246,23 @@ def compare_answers(
     ids = solution_ids(release)
     if not ids:
         raise ValueError("the release notebook has no solution cells (nbgrader solution: true)")
-    released = answer_cells(release, ids)
-    boilerplate = _all_hashes("\n".join(normalise(s) for s in released.values()), options)
+    released = "\n".join(normalise(s) for s in answer_cells(release, ids).values())
+    boilerplate = _all_hashes(released, options)
+    release_lines = {line.strip() for line in released.splitlines() if line.strip()}
 
-    answers, not_compared = {}, {}
+    answers, masked, not_compared = {}, {}, {}
     for student, notebook in sorted(notebooks.items()):
         cells = answer_cells(notebook, ids)
         text = "\n".join(normalise(cells[i]) for i in ids if i in cells)
-        if len(text) < options.min_answer or not _all_hashes(text, options) - boilerplate:
+        own = _mask_lines(text, release_lines)
+        if len(own.strip()) < options.min_answer or not _all_hashes(own, options) - boilerplate:
             not_compared[student] = "no answer code beyond the release (stubs left as handed out)"
             continue
-        answers[student] = Answer(student, text, cells)
+        answers[student], masked[student] = Answer(student, text, cells), own
 
-    common = _common_hashes(answers, boilerplate, options)
+    common = _common_hashes(masked, boilerplate, options)
     excluded = np.array(sorted(boilerplate | common), dtype=np.int64)
-    prints = {s: _fingerprint(s, a.normalised, options, excluded) for s, a in answers.items()}
+    prints = {s: _fingerprint(s, text, options, excluded) for s, text in masked.items()}
     for student in [s for s, fp in prints.items() if fp.token_coverage == 0]:
         not_compared[student] = "all of its answer code is release code or common to the class"
         del prints[student], answers[student]
@@ -268,13 +271,23 @@ def compare_answers(
     return SimilarityResult(pairs, answers, not_compared, options)
 
 
-def _common_hashes(answers: dict[str, Answer], boilerplate: set[int],
+def _mask_lines(text: str, release_lines: set[str]) -> str:
+    """`text` with each line the release has (a signature, a stub) blanked to spaces.
+
+    The offsets stay those of `text`, so matches map back to it; no k-gram can then reach
+    from a student's last line into the next released signature.
+    """
+    return "\n".join(" " * len(line) if line.strip() in release_lines else line
+                     for line in text.split("\n"))  # fmt: skip
+
+
+def _common_hashes(texts: dict[str, str], boilerplate: set[int],
                    options: SimilarityOptions) -> set[int]:  # fmt: skip
-    """k-grams found in more than `common_share` of the answers (at least 3 of them)."""
+    """k-grams found in more than `common_share` of the answers (and in more than 2)."""
     counts: Counter[int] = Counter()
-    for answer in answers.values():
-        counts.update(_all_hashes(answer.normalised, options) - boilerplate)
-    limit = max(2, int(options.common_share * len(answers)))
+    for text in texts.values():
+        counts.update(_all_hashes(text, options) - boilerplate)
+    limit = max(2, int(options.common_share * len(texts)))
     return {h for h, n in counts.items() if n > limit}
 
 

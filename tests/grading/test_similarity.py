@@ -121,11 +121,15 @@ def test_precision_and_recall_over_thresholds(lab1_result):
         assert (precision, recall) == (1.0, 1.0)
 
 
-def test_without_the_common_passage_filter_an_honest_pair_would_be_flagged(release, lab1_class):
-    """The filter is what keeps shared loop headers and the given formulas from flagging."""
-    result = compare_answers(release, lab1_class, SimilarityOptions(common_share=1.0))
-    flagged = {frozenset(p.students) for p in result.flagged}
-    assert flagged - COPIED_PAIRS, "the fixture no longer exercises the common-passage filter"
+def test_code_that_most_of_the_class_shares_is_not_evidence(release):
+    """Four students who all use the loop corr2d of the lecture (and differ elsewhere)."""
+    lecture = {s: filled(release, {**ANSWERS[s], "corr2d": ANSWERS["ada"]["corr2d"]})
+               for s in ("cleo", "dara", "emil", "fay")}
+    with_filter = compare_answers(release, lecture)
+    assert with_filter.flagged == []
+    assert with_filter.pairs[0].score < 0.35
+    without = compare_answers(release, lecture, SimilarityOptions(common_share=1.0))
+    assert min(p.score for p in without.pairs) > max(p.score for p in with_filter.pairs)
 
 
 def test_renaming_every_name_changes_nothing(release, lab1_class):
