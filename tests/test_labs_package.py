@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 import warnings
@@ -137,3 +139,30 @@ def test_numpy_labs_import_no_deep_learning_framework(lab):
                                timeout=300)
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip() == "[]", f"{lab} imports {completed.stdout.strip()}"
+
+
+@pytest.mark.slow
+def test_jupyterhub_exchange_round_trip(tmp_path):
+    """nbgrader's documented exchange: release, a student fetches and submits, collect."""
+    course, student, exchange = tmp_path / "course", tmp_path / "student", tmp_path / "exchange"
+    for folder in ("exercises", "solutions"):
+        shutil.copytree(ROOT / folder, course / folder)
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    student.mkdir()
+    exchange.mkdir(mode=0o777)
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    common = [f"--Exchange.root={exchange}"]
+
+    def nbgrader(cwd: Path, *args: str) -> None:
+        completed = subprocess.run([sys.executable, "-m", "nbgrader", *args, *common], cwd=cwd,
+                                   env=env, capture_output=True, text=True, timeout=600)
+        assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
+
+    lab = "lab1_convolution"
+    nbgrader(course, "release_assignment", lab, "--CourseDirectory.course_id=cnn")
+    nbgrader(student, "fetch_assignment", lab, "--course", "cnn")
+    fetched = student / lab / f"{lab}.ipynb"
+    assert fetched.read_bytes() == (RELEASES / lab / f"{lab}.ipynb").read_bytes()
+    nbgrader(student, "submit", lab, "--course", "cnn")
+    nbgrader(course, "collect", lab, "--CourseDirectory.course_id=cnn")
+    assert list(course.glob(f"submitted/*/{lab}/{lab}.ipynb"))
