@@ -38,8 +38,11 @@ def install(tier: str, workdir: Path) -> tuple[float, int, Path]:
     env = dict(os.environ, PIP_CACHE_DIR=str(workdir / f"cache-{tier}"))
     start = time.perf_counter()
     venv.create(env_dir, with_pip=True)
-    subprocess.run([str(env_dir / "bin" / "python"), "-m", "pip", "install", "--quiet", target],
-                   check=True, env=env)
+    completed = subprocess.run(
+        [str(env_dir / "bin" / "python"), "-m", "pip", "install", "--quiet", target],
+        env=env, capture_output=True, text=True)
+    if completed.returncode:
+        sys.exit(f"pip install {target} failed:\n{completed.stderr[-3000:]}")
     return time.perf_counter() - start, folder_size(env_dir), env_dir / "bin"
 
 
