@@ -2,7 +2,7 @@
 
 A convolution is linear in its input, so it is a matrix product; its matrix is banded (each
 output reads a few neighbouring inputs: locality) and constant along its diagonals (the same
-weights at every position: parameter sharing). Prince (2023, Fig 10.4) draws it this way.
+weights at every position: parameter sharing), as Prince (2023, chapter 10) draws it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A 1D convolution drawn as connections: which inputs each output reads (Prince 2023, Fig 10.3).
+"""A 1D convolution drawn as connections: which inputs each output reads (Prince 2023, ch. 10).
 
 Each panel shows the input signal in a row of cells (dashed cells: zeros of padding), the
 output below it, and a line from every output to the inputs under its kernel taps. One output
