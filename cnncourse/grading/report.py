@@ -318,7 +318,7 @@ def time_chart(report: ClassReport):
     timed = sorted((s.seconds, s.student) for s in report.submissions if s.seconds is not None)
     figure, ax = _figure(0.6 + 0.22 * max(len(timed), 1))
     ax.barh([name for _, name in timed], [t for t, _ in timed], color="#55a868")
-    ax.set(xlabel="seconds", title=f"{_time_label(report).capitalize()} per submission")
+    ax.set(xlabel="seconds", title="Seconds per submission")
     return figure
 
 

@@ -86,6 +86,7 @@ class Answer:
     student: str
     normalised: str
     original: dict[str, str]  # grade_id -> the cell as the student left it
+    compared: str = ""  # `normalised` with the release's lines blanked: what is fingerprinted
 
 
 @dataclass
@@ -258,7 +259,7 @@ def compare_answers(
         if len(own.strip()) < options.min_answer or not _all_hashes(own, options) - boilerplate:
             not_compared[student] = "no answer code beyond the release (stubs left as handed out)"
             continue
-        answers[student], masked[student] = Answer(student, text, cells), own
+        answers[student], masked[student] = Answer(student, text, cells, own), own
 
     common = _common_hashes(masked, boilerplate, options)
     excluded = np.array(sorted(boilerplate | common), dtype=np.int64)
@@ -360,15 +361,22 @@ def format_pairs(result: SimilarityResult, top: int = 10) -> str:
     return "\n".join(lines)
 
 
-def _highlighted(text: str, slices: np.ndarray) -> str:
-    """HTML of `text` with the matching passages marked."""
-    out, position = [], 0
-    for start, end in sorted(zip(slices[0], slices[1], strict=True)):
-        start = max(start, position)
-        out.append(html.escape(text[position:start]))
-        out.append(f"<mark>{html.escape(text[start:end])}</mark>")
-        position = max(position, end)
-    out.append(html.escape(text[position:]))
+def _highlighted(answer: Answer, slices: np.ndarray) -> str:
+    """HTML of the normalised answer with its matching passages marked (release lines never)."""
+    text, compared = answer.normalised, answer.compared or answer.normalised
+    hit = np.zeros(len(text), dtype=bool)
+    for start, end in zip(slices[0], slices[1], strict=True):
+        hit[start:end] = True
+    position = 0
+    for line, own in zip(text.split("\n"), compared.split("\n"), strict=True):
+        if line != own:  # a release line, blanked before fingerprinting
+            hit[position:position + len(line)] = False
+        position += len(line) + 1
+    out, start = [], 0
+    for end in [*np.flatnonzero(np.diff(hit.astype(np.int8))) + 1, len(text)]:
+        piece = html.escape(text[start:end])
+        out.append(f"<mark>{piece}</mark>" if hit[start] else piece)
+        start = end
     return "".join(out)
 
 
@@ -382,6 +390,7 @@ body {{ font-family: system-ui, sans-serif; margin: 1.5em auto; max-width: 90em;
 table.rank td, table.rank th {{ padding: .2em .8em; text-align: left; }}
 .flag {{ color: #b00020; font-weight: bold; }}
 .side {{ display: grid; grid-template-columns: 1fr 1fr; gap: 1em; }}
+.side > div {{ min-width: 0; }}
 pre {{ background: #f6f6f6; padding: .6em; overflow-x: auto; font-size: 85%; }}
 mark {{ background: #ffd0d0; }}
 </style></head><body>
@@ -436,7 +445,7 @@ def _pair_section(result: SimilarityResult, pair: Pair, rank: int) -> str:
                             for grade_id, source in answer.original.items())
         columns.append(
             f"<div><h3>{html.escape(student)} ({share:.0%} found in the other)</h3>"
-            f"<pre>{_highlighted(answer.normalised, slices)}</pre>"
+            f"<pre>{_highlighted(answer, slices)}</pre>"
             f"<details><summary>cells as written</summary><pre>{html.escape(cells)}</pre>"
             f"</details></div>")
     a, b = (html.escape(s) for s in pair.students)

@@ -191,9 +191,23 @@ def test_report_of_a_class_graded_by_the_driver(tiny_course, capsys):
 
     assert main(["report", TINY, "--course", str(tiny_course.root)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"{TINY}: 4 submissions, mean 1.8/3, median 2, full marks 1")
+    # ada 3, bob 0, cy 2 (conv1d right, output_size calls the reference), dan 0
+    assert out.startswith(f"{TINY}: 4 submissions, mean 1.2/3, median 1, full marks 1")
     assert "  reference_used (1): cy" in out.splitlines()
     assert re.search(r"^  dan: invalid notebook: .*not valid JSON", out, re.M)
     assert "grading time: median" in out
     page = (tiny_course.autograded / f"{TINY}_report.html").read_text()
     assert MISTAKES["reference_used"] in page.replace("&#x27;", "'")
+
+
+def test_a_course_never_graded_is_told_to_grade_first(tmp_path):
+    from cnncourse.cli import main
+
+    (tmp_path / "solutions" / LAB).mkdir(parents=True)
+    nbformat.write(executed_notebook({}, "", ""), tmp_path / "solutions" / LAB / f"{LAB}.ipynb")
+    (tmp_path / "nbgrader_config.py").write_text(
+        'c = get_config()  # noqa: F821\nc.CourseDirectory.source_directory = "solutions"\n')
+    with pytest.raises(ValueError, match=f"no gradebook at .*gradebook.db: grade {LAB} first"):
+        main(["report", LAB, "--course", str(tmp_path)])
+    with pytest.raises(ValueError, match="'lab9'"):
+        main(["report", "lab9", "--course", str(tmp_path)])

@@ -66,9 +66,9 @@ def lab1_result(release, lab1_class):
 
 
 def run_answers(notebook) -> dict:
-    """Execute a submission's answer cells (numpy only) and return its namespace."""
+    """Execute the answer cells the class filled (numpy only) and return the namespace."""
     namespace = {"np": np}
-    for source in answer_cells(notebook, solution_ids(notebook)).values():
+    for source in answer_cells(notebook, list(ANSWERS["ada"])).values():
         exec(source, namespace)  # noqa: S102 (our own fixture code)
     return namespace
 
