@@ -142,12 +142,12 @@ def normalise(source: str) -> str:
     lines = [ln for ln in source.splitlines() if not ln.lstrip().startswith(("%", "!"))]
     try:
         tree = ast.parse("\n".join(lines))
-    except SyntaxError:
-        kept = (ln.split("#")[0].rstrip() for ln in lines)
+        _strip_docstrings(tree)
+        _canonical_order(tree)
+        return ast.unparse(tree)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # not Python, null bytes,
+        kept = (ln.split("#")[0].rstrip() for ln in lines)  # or nested beyond the parser
         return "\n".join(ln for ln in kept if ln.strip())
-    _strip_docstrings(tree)
-    _canonical_order(tree)
-    return ast.unparse(tree)
 
 
 def _strip_docstrings(tree: ast.AST) -> None:

@@ -175,6 +175,9 @@ def test_normalise_sorts_independent_statements_only():
 
 def test_a_cell_that_is_not_python_is_still_compared():
     assert normalise("def f(:\n    return 1  # broken\n") == "def f(:\n    return 1"
+    assert normalise("x = 1\0\n") == "x = 1\0"  # a null byte
+    deep = "y = " + "(" * 5000 + "1" + ")" * 5000
+    assert normalise(deep) == deep  # nested beyond the parser: compared as written
 
 
 @pytest.mark.parametrize(
