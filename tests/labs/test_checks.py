@@ -38,23 +38,34 @@ def test_a_correct_convolution_passes():
     check_student(loop_conv, stride=2, padding=1)
 
 
-@pytest.mark.parametrize(("student", "kwargs", "message"), [
-    (lambda x, w, **k: loop_conv(x, w[::-1, ::-1], **k), {}, "kernel is flipped"),
+@pytest.mark.parametrize(("student", "kwargs", "message", "mistake"), [
+    (lambda x, w, **k: loop_conv(x, w[::-1, ::-1], **k), {}, "kernel is flipped",
+     "flipped_kernel"),
     (lambda x, w, stride=1, padding=0: loop_conv(x, w, stride, padding + 1), {"padding": 1},
-     "padding is off by one: your output is what one more"),
+     "padding is off by one(.|\n)*what one more", "padding_off_by_one"),
     (lambda x, w, stride=1, padding=0: loop_conv(x, w, stride, padding - 1), {"padding": 2},
-     "padding is off by one: your output is what one less"),
+     "padding is off by one(.|\n)*what one less", "padding_off_by_one"),
+    (lambda x, w, stride=1, padding=0: loop_conv(x, w, stride, 0), {"padding": 2},
+     "padding is ignored", "padding_ignored"),
     (lambda x, w, stride=1, padding=0: loop_conv(x, w, 1, padding), {"stride": 2},
-     "stride is ignored"),
-    (lambda x, w, **k: np.moveaxis(loop_conv(x, w, **k), -1, 1), {}, "channels first"),
+     "stride is ignored", "stride_ignored"),
+    (lambda x, w, **k: np.moveaxis(loop_conv(x, w, **k), -1, 1), {}, "channels first",
+     "channels_first"),
     (lambda x, w, **k: loop_conv(x, w, **k)[:, :-1], {},
-     r"wrong shape: expected \(2, 5, 4, 4\), got \(2, 4, 4, 4\)"),
-    (lambda x, w, **k: loop_conv(x, w, **k) + 1e-3, {}, "values are wrong"),
-    (lambda x, w, **k: None, {}, "returned None"),
+     r"^conv: shape \(2, 4, 4, 4\), expected \(2, 5, 4, 4\)", None),
+    (lambda x, w, **k: loop_conv(x, w, **k) + 1e-3, {}, "^conv: right shape .*, wrong values",
+     None),
+    (lambda x, w, **k: None, {}, "returned None", "returned_none"),
 ])
-def test_each_mistake_is_named(student, kwargs, message):
-    with pytest.raises(AssertionError, match=message):
+def test_each_mistake_is_named(student, kwargs, message, mistake):
+    with pytest.raises(AssertionError, match=message) as failure:
         check_student(student, **kwargs)
+    text = str(failure.value)
+    assert len(text.splitlines()[0]) <= checks.FIRST_LINE
+    assert checks.mistake_ids_in(text) == ([mistake] if mistake else [])
+    if mistake:
+        assert text.splitlines()[-1] == f"[mistake: {mistake}]"
+        assert checks.MISTAKES[mistake] in text.splitlines()[0]
 
 
 def test_messages_do_not_print_hidden_inputs():
@@ -105,12 +116,16 @@ def test_rebinding_numpy_after_import_changes_nothing(monkeypatch):
 def test_gradients_say_which_one_is_wrong():
     dx, dw, db = RNG.normal(size=(2, 3)), RNG.normal(size=(3, 3, 2, 2)), RNG.normal(size=2)
     checks.check_gradients("layer", (dx, dw, db), (dx, dw, db))
-    with pytest.raises(AssertionError, match=r"dw is wrong \(it is flipped.*dx and db are right"):
+    with pytest.raises(AssertionError, match=r"^layer: dw: the gradient is flipped(.|\n)*"
+                                             r"dx and db are right\n\[mistake: gradient_flipped"):
         checks.check_gradients("layer", (dx, dw[::-1, ::-1], db), (dx, dw, db))
-    with pytest.raises(AssertionError, match=r"db is wrong \(it is off by a factor 2\)"):
+    with pytest.raises(AssertionError, match=r"db: the gradient is off by a factor 2"):
         checks.check_gradients("layer", (dx, dw, 2 * db), (dx, dw, db))
     with pytest.raises(AssertionError, match=r"dx has shape \(3, 2\), expected \(2, 3\)"):
         checks.check_gradients("layer", (dx.T, dw, db), (dx, dw, db))
+    with pytest.raises(AssertionError, match=r"^layer: db: db summed over the wrong axes"):
+        checks.check_gradients("layer", (dx, dw, db[:1]), (dx, dw, db),
+                               mistakes={"db": {"db_wrong_axes": lambda: db[:1]}})
 
 
 def test_known_mistakes_of_check_array():
@@ -118,6 +133,15 @@ def test_known_mistakes_of_check_array():
     with pytest.raises(AssertionError, match="forgot to divide"):
         checks.check_array("pool", 4 * expected, expected,
                            mistakes={"forgot to divide": lambda: 4 * expected})
+    with pytest.raises(AssertionError, match=r"^pool: not divided by the window size(.|\n)*"
+                                             r"\[mistake: avgpool_not_divided\]$"):
+        checks.check_array("pool", 4 * expected, expected,
+                           mistakes={"avgpool_not_divided": lambda: 4 * expected})
+    # a wrong shape that a known mistake makes is named by that mistake, with the expected shape
+    with pytest.raises(AssertionError, match=r"^pool: the output size ignores the stride(.|\n)*"
+                                             r"expected \(4, 4\) = \(Ho, Wo\) with Ho = 4"):
+        checks.check_array("pool", np.zeros((7, 7)), expected, why="(Ho, Wo) with Ho = 4",
+                           mistakes={"size_ignores_stride": lambda: np.ones((7, 7))})
     with pytest.raises(AssertionError, match="transposed"):
         checks.check_conv_output("corr2d", lambda x, w: (x[1:, 1:] * w).T,
                                  lambda x, w: x[1:, 1:] * w, RNG.normal(size=(5, 5)),
@@ -137,3 +161,71 @@ def test_counts_and_scalars():
 def test_an_array_where_a_tuple_is_expected_is_named():
     with pytest.raises(AssertionError, match=r"expected \(28, 28\), got \[28, 28\]"):
         checks.check_equal("output shape", np.array([28, 28]), (28, 28))
+
+
+def test_true_division_in_a_size_is_named():
+    with pytest.raises(AssertionError, match=r"^size: expected the int 3, got the float 3.5(.|\n)*"
+                                             r"\[mistake: true_division\]"):
+        checks.check_equal("size", 3.5, 3)
+    with pytest.raises(AssertionError, match=r"^size: the output size ignores the dilation"):
+        checks.check_equal("size", 4, 3, mistakes={"size_ignores_dilation": 4})
+
+
+def test_mistake_ids_are_found_in_any_text():
+    text = "AssertionError: conv: ...\n[mistake: flipped_kernel]\n... [mistake: not_an_id] " \
+           "[mistake: stride_ignored] [mistake: flipped_kernel]"
+    assert checks.mistake_ids_in(text) == ["flipped_kernel", "stride_ignored"]
+    assert checks.mistake_ids_in("no mistake here") == []
+    assert all(len(f"a_function_name: {d}") <= checks.FIRST_LINE
+               for d in checks.MISTAKES.values())
+
+
+def test_a_crash_inside_the_student_function_names_the_students_line():
+    def student(x, w):
+        y = x.sum(axis=0)
+        return y @ np.ones(99)  # the student's bug
+
+    with pytest.raises(AssertionError) as failure:
+        checks.call_own("conv", student, X, W)
+    lines = str(failure.value).splitlines()
+    assert lines[0].startswith("conv: your code raised ValueError: matmul")
+    assert len(lines[0]) <= checks.FIRST_LINE
+    assert any("in your student, line" in line and "return y @ np.ones(99)" in line
+               for line in lines)
+    assert lines[-1] == "[mistake: crashed]"
+    with pytest.raises(AssertionError, match="^conv: not written yet"):
+        checks.call_own("conv", lambda: exec("raise NotImplementedError()"))
+
+
+@pytest.mark.parametrize("function", [
+    np.convolve,  # a numpy 2 dispatcher: no __code__, a Python implementation
+    np.lib.stride_tricks.sliding_window_view,
+    np.dot,  # a C function: replaced by name in the modules that bind it
+])
+def test_numpy_functions_without_code_can_be_forbidden(function):
+    from numpy.lib.stride_tricks import sliding_window_view as imported_alias
+
+    def student():
+        np.convolve(np.ones(3), np.ones(2))
+        imported_alias(np.ones(4), 2)
+        return np.dot(np.ones(2), np.ones(2))
+
+    with pytest.raises(AssertionError, match=f"^f: calls the course's reference .*"
+                                             f"{function.__name__}"):
+        checks.call_own("f", student, forbidden=[function])
+    # restored afterwards, everywhere it was bound
+    assert student() == 2.0
+    assert np.lib.stride_tricks.sliding_window_view is imported_alias
+    np.testing.assert_allclose(np.convolve([1.0, 2.0], [1.0, 1.0]), [1, 3, 2])
+
+
+def test_dependencies_are_replaced_and_restored():
+    def helper():
+        return "student"
+
+    namespace = {"helper": helper}
+    exec("def uses_helper():\n    return helper()", namespace)
+    student = namespace["uses_helper"]
+    with checks.dependencies_replaced(student, helper=lambda: "reference"):
+        assert student() == "reference"
+    assert student() == "student"

@@ -1,0 +1,316 @@
+"""Mutants of the labs' reference answers, graded in one process.
+
+A mutant changes one token of a solution region (between `### BEGIN SOLUTION` and
+`### END SOLUTION`) the way a student slips: an operator swapped (`+` / `-`, `//` / `/`,
+`+=` / `=`, `<` / `<=`), an integer off by one, a `range(n)` one short, a slice step dropped
+(`a:b:s` -> `a:b`), two names of a pair swapped (`KH` / `KW`, `i` / `j`). Mutants that do not
+compile are skipped.
+
+`grade(lab_notebook, mutant)` runs the notebook's set-up, solution and graded test cells (hidden
+tests included) in a fresh namespace of this process, as nbgrader's autograder would score them:
+a graded cell earns its points when it raises nothing. That is seconds for a whole lab instead
+of seconds per mutant through nbgrader.
+
+Run as a script for the table of the issue (mutants tried, killed, largest share of the lab):
+    .venv/bin/python tests/labs/mutants.py [--solutions DIR] lab1_convolution ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import contextlib
+import io
+import re
+import signal
+import sys
+import tokenize
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[2]
+NUMPY_LABS = ["lab1_convolution", "lab2_conv_layer", "lab3_pooling",
+              "lab6_transposed_segmentation"]
+SOLUTION_REGION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
+CELL_SECONDS = 60  # a mutant stuck in one cell (a huge allocation, a long loop) is killed
+
+OPERATOR_SWAPS = {
+    "+": "-", "-": "+", "*": "+", "/": "*", "//": "/", "**": "*", "+=": "=", "-=": "+=",
+    "<": "<=", "<=": "<", ">": ">=", ">=": ">", "==": "!=", "&": "|",
+}
+NAME_SWAPS = {"KH": "KW", "KW": "KH", "H": "W", "W": "H", "Ho": "Wo", "Wo": "Ho", "i": "j",
+              "j": "i", "u": "v", "v": "u", "rows": "cols", "cols": "rows", "gx": "gy"}
+
+# The tests that grade each function of each lab: a mutant inside a function may cost at most
+# their points. Grade ids absent from a lab's notebook are ignored (older versions of a lab).
+FUNCTION_TESTS = {
+    "lab1_convolution": {
+        "conv_output_size": ["test_conv_output_size"],
+        "conv1d": ["test_conv1d_basic", "test_conv1d_stride_padding_dilation"],
+        "corr2d": ["test_corr2d"],
+        "sobel_x": ["test_sobel_kernels"],
+        "sobel_y": ["test_sobel_kernels"],
+        "gradient_magnitude": ["test_gradient_magnitude"],
+        "shift_image": ["test_equivariance"],
+        "equivariance_gap": ["test_equivariance"],
+    },
+    "lab2_conv_layer": {
+        "conv2d_forward_loops": ["test_conv2d_forward_loops"],
+        "conv2d_backward_loops": ["test_conv2d_backward_loops"],
+        "im2col": ["test_im2col"],
+        "conv2d_forward_fast": ["test_conv2d_forward_fast"],
+    },
+    "lab3_pooling": {
+        "maxpool2d_forward": ["test_maxpool2d_forward"],
+        "maxpool2d_backward": ["test_maxpool2d_backward"],
+        "avgpool2d_forward": ["test_avgpool2d_forward"],
+        "avgpool2d_backward": ["test_avgpool2d_backward"],
+    },
+    "lab6_transposed_segmentation": {
+        "conv_transpose2d_forward": ["test_conv_transpose2d_forward",
+                                     "test_conv_transpose2d_stride_padding"],
+        "conv_transpose2d_backward": ["test_conv_transpose2d_backward"],
+        "overlap_counts": ["test_overlap_counts"],
+        "iou_per_class": ["test_iou"],
+        "mean_iou": ["test_iou"],  # one test cell grades both (2 points)
+    },
+}
+# Cells not run by the in-process grader: Keras training, scored as the solution scores them.
+# Mutants are not made in them either (they are not numpy answers).
+KERAS_CELLS = {"lab6_transposed_segmentation": {
+    "setup-segmentation", "encoder_decoder", "train-segmenter", "test_encoder_decoder",
+    "setup-transfer", "fine_tune", "test_transfer_classifier", "train-transfer",
+    "test_fine_tune"}}
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """One token of one solution cell changed."""
+
+    cell: str  # grade_id of the solution cell
+    function: str  # the function the change is in
+    line: int  # line in the cell, from 1
+    description: str  # e.g. "'+' -> '-'"
+    source: str  # the whole mutated cell
+
+
+def notebook(solutions: Path, lab: str) -> nbformat.NotebookNode:
+    return nbformat.read(solutions / lab / f"{lab}.ipynb", as_version=4)
+
+
+def grade_id(cell: nbformat.NotebookNode) -> str | None:
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def solution_lines(source: str) -> set[int]:
+    """Line numbers (from 1) inside the solution regions of a cell."""
+    lines = set()
+    for match in SOLUTION_REGION.finditer(source):
+        first = source[: match.start(1)].count("\n") + 1
+        lines.update(range(first, first + match.group(1).count("\n")))
+    return lines
+
+
+def enclosing_functions(tree: ast.Module) -> dict[int, str]:
+    """Line -> name of the top-level function defined there."""
+    where = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            for line in range(node.lineno, node.end_lineno + 1):
+                where[line] = node.name
+    return where
+
+
+def _replace(lines: list[str], line: int, start: int, end: int, text: str) -> str:
+    changed = list(lines)
+    row = changed[line - 1]
+    changed[line - 1] = row[:start] + text + row[end:]
+    return "".join(changed)
+
+
+def _token_edits(source: str, allowed: set[int]) -> Iterator[tuple[int, int, int, str, str]]:
+    """(line, start col, end col, replacement, description) for operators, numbers, names."""
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        (line, start), (_, end) = token.start, token.end
+        if line not in allowed:
+            continue
+        if token.type == tokenize.OP and token.string in OPERATOR_SWAPS:
+            new = OPERATOR_SWAPS[token.string]
+            yield line, start, end, new, f"{token.string!r} -> {new!r}"
+        elif token.type == tokenize.NUMBER and token.string.isdigit():
+            value = int(token.string)
+            for new in (value + 1, value - 1):
+                if new >= 0:
+                    yield line, start, end, str(new), f"{value} -> {new}"
+        elif token.type == tokenize.NAME and token.string in NAME_SWAPS:
+            new = NAME_SWAPS[token.string]
+            yield line, start, end, new, f"{token.string} -> {new}"
+
+
+def _ast_edits(tree: ast.Module, lines: list[str], allowed: set[int]
+               ) -> Iterator[tuple[int, int, int, str, str]]:
+    """Slice steps dropped and range(n) one short."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Slice) and node.step is not None and node.lineno in allowed:
+            if node.step.lineno != node.step.end_lineno:
+                continue
+            row = lines[node.step.lineno - 1]
+            colon = row.rfind(":", 0, node.step.col_offset)
+            yield (node.step.lineno, colon, node.step.end_col_offset, "",
+                   f"slice step {ast.unparse(node.step)!r} dropped")
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id == "range" and len(node.args) == 1
+                and node.lineno in allowed and node.args[0].end_lineno == node.args[0].lineno):
+            arg = node.args[0]
+            text = ast.unparse(arg)
+            yield (arg.lineno, arg.col_offset, arg.end_col_offset, f"{text} - 1",
+                   f"range({text}) -> range({text} - 1)")
+
+
+def mutants_of(cell_id: str, source: str) -> Iterator[Mutant]:
+    """Every compiling one-token mutant of the solution regions of one cell."""
+    allowed = solution_lines(source)
+    tree = ast.parse(source)
+    functions = enclosing_functions(tree)
+    lines = source.splitlines(keepends=True)
+    seen = set()
+    for line, start, end, text, description in [*_token_edits(source, allowed),
+                                                *_ast_edits(tree, lines, allowed)]:
+        mutated = _replace(lines, line, start, end, text)
+        if mutated in seen or line not in functions:
+            continue
+        seen.add(mutated)
+        try:
+            compile(mutated, cell_id, "exec")
+        except SyntaxError:
+            continue
+        yield Mutant(cell_id, functions[line], line, description, mutated)
+
+
+def lab_mutants(nb: nbformat.NotebookNode, lab: str) -> list[Mutant]:
+    skipped = KERAS_CELLS.get(lab, set())
+    return [mutant for cell in nb.cells
+            if cell.metadata.get("nbgrader", {}).get("solution") and cell.cell_type == "code"
+            and grade_id(cell) not in skipped
+            for mutant in mutants_of(grade_id(cell), cell.source)]
+
+
+def max_scores(nb: nbformat.NotebookNode) -> dict[str, float]:
+    return {grade_id(c): float(c.metadata.nbgrader["points"]) for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade")}
+
+
+class _CellTimeout(BaseException):
+    pass
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: int) -> Iterator[None]:
+    def stop(signum, frame):
+        raise _CellTimeout
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def grade(nb: nbformat.NotebookNode, lab: str, mutant: Mutant | None = None) -> dict[str, float]:
+    """Points per graded cell of the notebook with `mutant` in place, as the autograder scores.
+
+    Runs the code cells that nbgrader marks (set-up, solutions, tests) in order in a fresh
+    namespace; ungraded demo cells are skipped, and so are the lab's Keras cells (scored full).
+    """
+    namespace: dict[str, object] = {"__name__": "__main__"}
+    scores = {}
+    skipped = KERAS_CELLS.get(lab, set())
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or not meta:
+            continue
+        gid = grade_id(cell)
+        if gid in skipped:
+            if meta.get("grade"):
+                scores[gid] = float(meta["points"])
+            continue
+        source = mutant.source if mutant is not None and gid == mutant.cell else cell.source
+        try:
+            with _time_limit(CELL_SECONDS), contextlib.redirect_stdout(io.StringIO()):
+                exec(compile(source, f"<{gid}>", "exec"), namespace)  # noqa: S102
+            passed = True
+        except (Exception, _CellTimeout):  # noqa: BLE001 (any failure costs the cell)
+            passed = False
+        except BaseException as other:  # e.g. checks.ReferenceUsed escaping a check
+            if isinstance(other, KeyboardInterrupt | SystemExit):
+                raise
+            passed = False
+        if meta.get("grade"):
+            scores[gid] = float(meta["points"]) if passed else 0.0
+    return scores
+
+
+@dataclass
+class Outcome:
+    mutant: Mutant
+    lost: float  # points lost against the solution
+    allowed: float  # the points of the function the mutant is in
+
+
+def run_lab(solutions: Path, lab: str, limit: int | None = None) -> tuple[list[Outcome], float]:
+    """Grade every mutant of a lab; returns the outcomes and the lab's total points."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    nb = notebook(solutions, lab)
+    full = max_scores(nb)
+    baseline = grade(nb, lab)
+    if baseline != full:
+        failing = sorted(k for k in full if baseline[k] != full[k])
+        raise RuntimeError(f"{lab}: the solution itself loses points in {failing}")
+    tests = FUNCTION_TESTS[lab]
+    outcomes = []
+    for mutant in lab_mutants(nb, lab)[:limit]:
+        scores = grade(nb, lab, mutant)
+        allowed = sum(full.get(t, 0.0) for t in tests.get(mutant.function, []))
+        outcomes.append(Outcome(mutant, sum(full.values()) - sum(scores.values()), allowed))
+    return outcomes, sum(full.values())
+
+
+def summary(outcomes: list[Outcome], total: float) -> str:
+    killed = [o for o in outcomes if o.lost > 0]
+    worst = max((o.lost for o in outcomes), default=0.0)
+    over = [o for o in outcomes if o.lost > o.allowed]
+    return (f"{len(outcomes)} mutants, {len(killed)} killed, largest loss {worst:g} of "
+            f"{total:g} points ({worst / total:.0%}), {len(over)} cost more than their "
+            f"function's points")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("labs", nargs="*", default=NUMPY_LABS)
+    parser.add_argument("--solutions", type=Path, default=ROOT / "solutions")
+    parser.add_argument("--verbose", action="store_true", help="list survivors and overspends")
+    args = parser.parse_args(argv)
+    for lab in args.labs:
+        if not (args.solutions / lab).exists():
+            print(f"{lab}: not in {args.solutions}")
+            continue
+        outcomes, total = run_lab(args.solutions, lab)
+        print(f"{lab}: {summary(outcomes, total)}", flush=True)
+        if args.verbose:
+            for o in outcomes:
+                if o.lost == 0 or o.lost > o.allowed:
+                    m = o.mutant
+                    print(f"   lost {o.lost:g}/{o.allowed:g}  {m.function} line {m.line}: "
+                          f"{m.description}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

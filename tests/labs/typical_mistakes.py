@@ -1,0 +1,279 @@
+"""A class of typical student mistakes per numpy lab, as a student would hand them in.
+
+Each mistake is the lab's solution with one plausible slip (the edit is applied to the solution
+cell's text, with the solution markers removed, in the *released* notebook, so no hidden test is
+there). `nbgrader validate` then shows the student the failing cells; a mistake counts as named
+when the first line of one of the error messages shown (the line `nbgrader validate` prints
+after the traceback, cut at about 100 characters) matches the mistake's `cause` pattern, which
+says in words what a reader would accept as naming the cause.
+
+Run as a script for the rate per lab:
+    .venv/bin/python tests/labs/typical_mistakes.py [--exercises DIR --solutions DIR] [LAB ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[2]
+MARKERS = re.compile(r"[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n")
+ERROR_LINE = re.compile(r"^    (\w*(?:Error|Exception|Used|Interrupt)): (.*)$", re.M)
+
+
+@dataclass(frozen=True)
+class Mistake:
+    name: str  # one word for the table, e.g. "conv1d_flipped"
+    cell: str  # grade_id of the solution cell
+    old: str  # text of the solution to replace (must occur)
+    new: str
+    cause: str  # regex (case-insensitive) that a first line naming the cause matches
+
+
+MISTAKES = {
+    "lab1_convolution": [
+        Mistake("size_true_division", "conv_output_size", ") // s + 1", ") / s + 1",
+                r"true division|floor|integer|//"),
+        Mistake("size_no_dilation", "conv_output_size", " - (k - 1) * (d - 1)", "",
+                r"dilation"),
+        Mistake("size_padding_one_side", "conv_output_size", "i + 2 * p", "i + p",
+                r"padding.*(one side|once|2p|2 \* p|both sides)"),
+        Mistake("size_no_stride", "conv_output_size", ") // s + 1", ") + 1", r"stride"),
+        Mistake("conv1d_flipped", "conv1d", "window @ w", "window @ w[::-1]", r"flipped"),
+        Mistake("conv1d_no_dilation", "conv1d", "xp[i * stride : i * stride + span : dilation]",
+                "xp[i * stride : i * stride + K]", r"dilation"),
+        Mistake("conv1d_no_stride", "conv1d", "xp[i * stride : i * stride + span : dilation]",
+                "xp[i : i + span : dilation]", r"stride"),
+        Mistake("conv1d_padding_one_side", "conv1d",
+                "np.pad(np.asarray(x, dtype=np.float64), padding)",
+                "np.pad(np.asarray(x, dtype=np.float64), (padding, 0))",
+                r"padding.*(one side|both sides|each side)"),
+        Mistake("corr2d_flipped", "corr2d", "* k)", "* k[::-1, ::-1])", r"flipped"),
+        Mistake("corr2d_transposed", "corr2d",
+                "out[i, j] = np.sum(x[i : i + KH, j : j + KW] * k)\n    return out",
+                "out[i, j] = np.sum(x[i : i + KH, j : j + KW] * k)\n    return out.T",
+                r"transpos|swapped|rows and columns"),
+        Mistake("sobel_sign_flipped", "sobel",
+                "np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])",
+                "np.array([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])",
+                r"sign|negat|flipped|opposite"),
+        Mistake("sobel_y_not_transposed", "sobel", "return sobel_x().T", "return sobel_x()",
+                r"sobel_y.*(transpos|sobel_x|vertical|rows)"),
+        Mistake("magnitude_l1", "sobel", "np.sqrt(gx**2 + gy**2)", "np.abs(gx) + np.abs(gy)",
+                r"norm|\|gx\| \+ \|gy\||absolute|sqrt|square root|euclid"),
+        Mistake("magnitude_no_sqrt", "sobel", "np.sqrt(gx**2 + gy**2)", "gx**2 + gy**2",
+                r"square root|sqrt|squared"),
+        # chapter 1's equivariance (new with issue 14: not in the lab before)
+        Mistake("shift_wrong_direction", "equivariance", "out[max(dy, 0) : H + min(dy, 0), "
+                "max(dx, 0) : W + min(dx, 0)] = image[\n        max(-dy, 0) : H - max(dy, 0), "
+                "max(-dx, 0) : W - max(dx, 0)]", "out[max(-dy, 0) : H - max(dy, 0), "
+                "max(-dx, 0) : W - max(dx, 0)] = image[\n        max(dy, 0) : H + min(dy, 0), "
+                "max(dx, 0) : W + min(dx, 0)]", r"wrong way|direction"),
+        Mistake("shift_wraps_around", "equivariance", "    H, W = image.shape\n    out = "
+                "np.zeros((H, W))", "    return np.roll(image, (dy, dx), axis=(0, 1))\n"
+                "    H, W = image.shape\n    out = np.zeros((H, W))", r"wrap"),
+        Mistake("gap_not_normalised", "equivariance",
+                " / np.abs(moved_first).max())", ")", r"divide|normalis|relative"),
+    ],
+    "lab2_conv_layer": [
+        Mistake("forward_flipped", "conv2d_forward_loops", "np.tensordot(window, w,",
+                "np.tensordot(window, w[::-1, ::-1],", r"flipped"),
+        Mistake("forward_no_padding_in_size", "conv2d_forward_loops",
+                "Ho = (H + 2 * padding - KH) // stride + 1",
+                "Ho = (H - KH) // stride + 1", r"padding"),
+        Mistake("forward_no_stride", "conv2d_forward_loops",
+                "xp[:, i * stride : i * stride + KH, j * stride : j * stride + KW, :]",
+                "xp[:, i : i + KH, j : j + KW, :]", r"stride"),
+        Mistake("forward_no_bias", "conv2d_forward_loops",
+                "axes=([1, 2, 3], [0, 1, 2])) + b", "axes=([1, 2, 3], [0, 1, 2]))", r"bias"),
+        Mistake("forward_channels_first", "conv2d_forward_loops",
+                "return out, (x, w, b, stride, padding)",
+                "return out.transpose(0, 3, 1, 2), (x, w, b, stride, padding)",
+                r"channels first|\(N, C, H, W\)"),
+        Mistake("backward_dx_not_added", "conv2d_backward_loops",
+                "dxp[:, rows, cols, :] += ", "dxp[:, rows, cols, :] = ",
+                r"overlap|add|\+="),
+        Mistake("backward_db_wrong_axes", "conv2d_backward_loops",
+                "db = dout.sum(axis=(0, 1, 2))", "db = dout.sum(axis=(1, 2))",
+                r"db.*(axes|axis|sum|batch)"),
+        Mistake("backward_no_crop", "conv2d_backward_loops",
+                "dx = dxp[:, padding : padding + H, padding : padding + W, :]", "dx = dxp",
+                r"dx.*(padding|crop)"),
+        Mistake("backward_first_example_only", "conv2d_backward_loops",
+                "dw += np.tensordot(xp[:, rows, cols, :], d, axes=([0], [0]))",
+                "dw += np.tensordot(xp[0, rows, cols, :], d[0], axes=0)",
+                r"dw.*(batch|example|sum)"),
+        Mistake("backward_dw_flipped", "conv2d_backward_loops",
+                "    return dx, dw, db", "    return dx, dw[::-1, ::-1], db",
+                r"dw.*flipped"),
+        Mistake("im2col_channels_first", "im2col",
+                "return cols.reshape(N * Ho * Wo, KH * KW * C)",
+                "return cols.transpose(0, 1, 2, 5, 3, 4).reshape(N * Ho * Wo, KH * KW * C)",
+                r"order|channels innermost|\(c, u, v\)"),
+        Mistake("im2col_no_stride", "im2col",
+                "xp[:, u : u + stride * Ho : stride,\n"
+                "                                        v : v + stride * Wo : stride, :]",
+                "xp[:, u : u + Ho, v : v + Wo, :]", r"stride"),
+        Mistake("fast_no_bias", "conv2d_forward_fast", "w.reshape(KH * KW * C, F) + b",
+                "w.reshape(KH * KW * C, F)", r"bias"),
+        Mistake("fast_height_width_swapped", "conv2d_forward_fast",
+                "return out.reshape(N, Ho, Wo, F)", "return out.reshape(N, Wo, Ho, F)",
+                r"height and width|swapped|transpos"),
+    ],
+    "lab3_pooling": [
+        Mistake("max_is_average", "maxpool2d_forward",
+                "out = np.maximum(out, tap)\n    return out,",
+                "out = np.maximum(out, tap)\n    out = sum(x[:, u : u + stride * Ho : stride, "
+                "v : v + stride * Wo : stride, :] for u in range(pool_size) "
+                "for v in range(pool_size)) / pool_size**2\n    return out,",
+                r"average|mean"),
+        Mistake("max_size_no_stride", "maxpool2d_forward",
+                "Ho = (H - pool_size) // stride + 1\n    Wo = (W - pool_size) // stride + 1",
+                "Ho = (H - pool_size) + 1\n    Wo = (W - pool_size) + 1", r"stride"),
+        Mistake("max_size_off_by_one", "maxpool2d_forward",
+                "Ho = (H - pool_size) // stride + 1\n    Wo = (W - pool_size) // stride + 1",
+                "Ho = (H - pool_size) // stride\n    Wo = (W - pool_size) // stride",
+                r"off by one|one (row|column|output)|\+ 1"),
+        Mistake("max_starts_at_zero", "maxpool2d_forward",
+                "out = np.full((N, Ho, Wo, C), -np.inf)", "out = np.zeros((N, Ho, Wo, C))",
+                r"zero|-inf|negative"),
+        Mistake("max_backward_every_tie", "maxpool2d_backward",
+                "wins = (x[:, rows, cols, :] == out) & ~routed",
+                "wins = x[:, rows, cols, :] == out", r"tie"),
+        Mistake("max_backward_every_input", "maxpool2d_backward",
+                "dx[:, rows, cols, :] += np.where(wins, dout, 0.0)",
+                "dx[:, rows, cols, :] += dout", r"every input|maximum only|winner"),
+        Mistake("max_backward_not_added", "maxpool2d_backward",
+                "dx[:, rows, cols, :] += np.where(wins, dout, 0.0)",
+                "dx[:, rows, cols, :] = np.where(wins, dout, dx[:, rows, cols, :])",
+                r"overlap|add|\+="),
+        Mistake("avg_forward_sum", "avgpool2d", "return out / pool_size**2, (x.shape,",
+                "return out, (x.shape,", r"divide|sum of|1/P|window size"),
+        Mistake("avg_forward_divide_by_p", "avgpool2d", "return out / pool_size**2, (x.shape,",
+                "return out / pool_size, (x.shape,", r"P\^2|P²|pool_size\*\*2|window size|P \* P"),
+        Mistake("avg_backward_not_divided", "avgpool2d",
+                "share = dout / pool_size**2", "share = dout", r"divide|1/P|window size"),
+        Mistake("avg_backward_not_added", "avgpool2d",
+                "stride : stride, :] += share", "stride : stride, :] = share",
+                r"overlap|add|\+="),
+        Mistake("avg_forward_no_stride", "avgpool2d",
+                "out += x[:, u : u + stride * Ho : stride, v : v + stride * Wo : stride, :]",
+                "out += x[:, u : u + Ho, v : v + Wo, :]", r"stride"),
+    ],
+}
+
+
+def student_notebook(release: Path, solutions: Path, lab: str,
+                     mistake: Mistake | None) -> nbformat.NotebookNode:
+    """The release with every answer written as the solution, one of them with the mistake."""
+    answers = {c.metadata.nbgrader["grade_id"]: MARKERS.sub("", c.source)
+               for c in nbformat.read(solutions / lab / f"{lab}.ipynb", as_version=4).cells
+               if c.metadata.get("nbgrader", {}).get("solution")}
+    nb = nbformat.read(release / lab / f"{lab}.ipynb", as_version=4)
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            cell.source = answers[grade_id]
+            if mistake is not None and grade_id == mistake.cell:
+                if mistake.old not in cell.source:
+                    raise ValueError(f"{lab} {mistake.name}: {mistake.old!r} not in the answer")
+                cell.source = cell.source.replace(mistake.old, mistake.new, 1)
+    return nb
+
+
+def validate(paths: list[Path], env: dict[str, str]) -> str:
+    """nbgrader validate's report (its stdout) on the notebooks, in one run."""
+    result = subprocess.run([sys.executable, "-m", "nbgrader", "validate", *map(str, paths)],
+                            capture_output=True, text=True, env=env, timeout=1800,
+                            cwd=paths[0].parent)
+    return result.stdout
+
+
+REPORT_START = re.compile(r"^(VALIDATION FAILED ON|Success! Your notebook passes)", re.M)
+
+
+def split_reports(output: str, paths: list[Path]) -> dict[Path, str]:
+    """The report of each notebook: nbgrader validate writes one per notebook, in order, each
+    starting with 'VALIDATION FAILED ON' or 'Success! ...'."""
+    starts = [m.start() for m in REPORT_START.finditer(output)]
+    if len(starts) != len(paths):
+        raise RuntimeError(f"nbgrader validate wrote {len(starts)} reports for {len(paths)} "
+                           f"notebooks:\n{output[-3000:]}")
+    ends = [*starts[1:], len(output)]
+    return {path: output[start:end] for path, start, end in zip(paths, starts, ends, strict=True)}
+
+
+def first_lines(report: str) -> list[str]:
+    return [f"{kind}: {message}" for kind, message in ERROR_LINE.findall(report)]
+
+
+ARGUMENTS = re.compile(r"\([^()]*\)")
+
+
+def names_cause(mistake: Mistake, line: str) -> bool:
+    """Whether a first line names the mistake's cause; the arguments of a call quoted in the
+    line, e.g. `conv1d(x, w, dilation=2)`, do not count as naming the dilation."""
+    return re.search(mistake.cause, ARGUMENTS.sub("", line), re.I) is not None
+
+
+def run_class(lab: str, release: Path, solutions: Path, env: dict[str, str]
+              ) -> list[tuple[Mistake, bool, list[str]]]:
+    """Validate every mistake of a lab; returns (mistake, named, first lines shown)."""
+    cells = {c.metadata.get("nbgrader", {}).get("grade_id") for c in
+             nbformat.read(solutions / lab / f"{lab}.ipynb", as_version=4).cells}
+    mistakes = [m for m in MISTAKES[lab] if m.cell in cells]
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for mistake in mistakes:
+            path = Path(tmp) / f"{mistake.name}.ipynb"
+            nbformat.write(student_notebook(release, solutions, lab, mistake), path)
+            paths.append(path)
+        reports = split_reports(validate(paths, env), paths)
+    results = []
+    for mistake, path in zip(mistakes, paths, strict=True):
+        lines = first_lines(reports[path])
+        named = any(names_cause(mistake, line) for line in lines)
+        results.append((mistake, named, lines))
+    return results
+
+
+def validation_env(home: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(HOME=str(home), JUPYTER_CONFIG_DIR=str(home / "config"),
+               JUPYTER_DATA_DIR=str(home / "data"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+               IPYTHONDIR=str(home / "ipython"), OPENBLAS_NUM_THREADS="1",
+               TF_CPP_MIN_LOG_LEVEL="2", MPLBACKEND="Agg")
+    return env
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("labs", nargs="*", default=list(MISTAKES))
+    parser.add_argument("--exercises", type=Path, default=ROOT / "exercises")
+    parser.add_argument("--solutions", type=Path, default=ROOT / "solutions")
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as home:
+        env = validation_env(Path(home))
+        for lab in args.labs:
+            results = run_class(lab, args.exercises, args.solutions, env)
+            named = sum(ok for _, ok, _ in results)
+            print(f"{lab}: {named} of {len(results)} mistakes named in the first line "
+                  f"({named / len(results):.0%})", flush=True)
+            if args.verbose:
+                for mistake, ok, lines in results:
+                    print(f"   {'named ' if ok else 'MISSED'} {mistake.name}: "
+                          f"{lines[0] if lines else '(no error shown)'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
