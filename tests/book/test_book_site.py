@@ -354,9 +354,10 @@ async (columns) => {
         .filter(img => !img.id.startsWith('_anim_img')).length,
     split_outputs: Array.from(article.querySelectorAll('.cell'))
         .map(cell => ({cell: firstLine(cell),
-                       outputs: Array.from(cell.querySelectorAll(':scope > .cell_output'))
-                                    .reduce((n, out) => n + out.children.length, 0)}))
-        .filter(c => c.outputs > 1),
+                       outputs: Array.from(cell.querySelectorAll(':scope > .cell_output > *'))
+                                    .map(out => out.tagName === 'IMG' ? 'image' :
+                                         out.className.split(' ').slice(0, 2).join(' '))}))
+        .filter(c => c.outputs.length > 1),
     wide_code_lines: codeLines.filter(line => line.length > columns)
         .map(line => line.slice(0, 90)),
   };
