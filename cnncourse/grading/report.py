@@ -51,6 +51,7 @@ class Submission:
     seconds: float | None = None
     cells: dict[str, float] = field(default_factory=dict)  # graded cell -> points
     mistakes: list[tuple[str, str]] = field(default_factory=list)  # (mistake id, graded cell)
+    log: str = ""  # the worker log the driver kept for a submission that did not grade normally
 
 
 @dataclass
@@ -187,7 +188,7 @@ def build_report(lab: str, cell_points: dict[str, float], scores: dict[str, dict
                                        else "not graded")  # fmt: skip
         submissions.append(Submission(
             student, sum(cells.values()), sum(cell_points.values()), status,
-            row.get("reason", ""), seconds, cells, mistakes))  # fmt: skip
+            row.get("reason", ""), seconds, cells, mistakes, row.get("log") or ""))  # fmt: skip
     source = sources.pop() if len(sources) == 1 else "mixed"
     return ClassReport(lab, submissions, cell_points, source)
 
@@ -364,8 +365,8 @@ def report_html(report: ClassReport) -> str:
         parts.append("<p>No failed test named a known mistake.</p>")
     parts.append("<h2>Submissions that did not grade normally</h2>")
     abnormal = report.abnormal()
-    parts.append(_table(["student", "status", "reason"], [
-        [e(s.student), f'<span class="bad">{e(s.status)}</span>', e(s.reasons)]
+    parts.append(_table(["student", "status", "reason", "worker log"], [
+        [e(s.student), f'<span class="bad">{e(s.status)}</span>', e(s.reasons), e(s.log)]
         for s in abnormal]) if abnormal else "<p>None.</p>")  # fmt: skip
     if any(s.seconds is not None for s in subs):
         parts += [f"<h2>{e(_time_label(report).capitalize())}</h2>", _svg_data(time_chart(report))]

@@ -106,7 +106,8 @@ def test_mistakes_are_counted_with_the_students_and_cells_they_concern(report):
 
 
 def test_abnormal_submissions_and_times(report):
-    assert [(s.student, s.status) for s in report.abnormal()] == [("dan", "timeout")]
+    assert [(s.student, s.status, s.log) for s in report.abnormal()] == [
+        ("dan", "timeout", "autograded/lab_x_logs/dan.log")]
     seconds = {s.student: s.seconds for s in report.submissions}
     # the summary's grading seconds, and eve's notebook run time (no summary row)
     assert seconds == {"ada": 12.5, "bob": 9.0, "cy": 8.0, "dan": 60.0, "eve": 7.5}
