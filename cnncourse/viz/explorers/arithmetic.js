@@ -44,7 +44,8 @@ function main(app, data) {
     el("label", {"class": "cnnx-control"}, [switchBox, " transposed"])]));
   app.appendChild(el("div", {"class": "cnnx-row"}, [
     el("figure", {"class": "cnnx-figure"}, [inputCanvas, el("figcaption", {}, [
-      "input (blue), zeros (dashed), kernel taps (navy), inputs no tap reads (\u00d7)"])]),
+      "input (blue), zeros (dashed), kernel taps (navy), where each window starts (dots), " +
+      "inputs no tap reads (\u00d7)"])]),
     el("figure", {"class": "cnnx-figure"}, [outputCanvas,
       el("figcaption", {}, ["output (cyan), the cell computed (teal)"])])]));
   app.appendChild(summary);
@@ -63,7 +64,9 @@ function main(app, data) {
     var names = options.map(String);
     if (names.indexOf(state.padding) < 0) state.padding = names[0];
     clear(paddingMenu);
-    names.forEach(function (name) { paddingMenu.appendChild(el("option", {value: name}, [name])); });
+    names.forEach(function (name) {
+      paddingMenu.appendChild(el("option", {value: name}, [name]));
+    });
     paddingMenu.value = state.padding;
     controls.dilation.input.disabled = state.transposed;
     if (state.transposed) {
@@ -189,6 +192,15 @@ function main(app, data) {
       }
     }
     context.setLineDash([]);
+    context.fillStyle = c.kernel;  // a dot where each window starts: the stride's lattice
+    for (var a = 0; a < e.size; a++) {
+      for (var b = 0; b < e.size; b++) {
+        context.beginPath();
+        context.arc((b * g.step + 0.5) * cell, (a * g.step + 0.5) * cell, Math.max(1.5, cell / 8),
+                    0, 2 * Math.PI);
+        context.fill();
+      }
+    }
     var span = (g.taps - 1) * g.gap + 1;
     context.strokeStyle = c.kernel;
     context.lineWidth = 2;

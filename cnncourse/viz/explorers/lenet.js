@@ -26,7 +26,8 @@ function main(app, data) {
     var key = levelIndex + "/" + image;
     if (!cache[key]) {
       var level = levels[levelIndex], codes = decodeBytes(level.values[image], false);
-      var low = level.low[image], span = level.high[image] - low, out = new Float32Array(codes.length);
+      var low = level.low[image], span = level.high[image] - low;
+      var out = new Float32Array(codes.length);
       for (var n = 0; n < codes.length; n++) out[n] = low + codes[n] / 255 * span;
       cache[key] = out;
     }
@@ -55,7 +56,8 @@ function main(app, data) {
     var gap = vector ? 1 : 4;
     var cols = vector ? Math.min(C, 15) : Math.ceil(Math.sqrt(C));
     return {H: H, W: W, C: C, cell: cell, gap: gap, cols: cols, rows: Math.ceil(C / cols),
-            width: cols * (W * cell + gap) - gap, height: Math.ceil(C / cols) * (H * cell + gap) - gap};
+            width: cols * (W * cell + gap) - gap,
+            height: Math.ceil(C / cols) * (H * cell + gap) - gap};
   }
 
   function origin(layout, channel) {
@@ -67,31 +69,46 @@ function main(app, data) {
     return Math.max(Math.abs(level.low[image]), Math.abs(level.high[image])) || 1;
   }
 
-  function colourOf(level, image, value) {
+  // [r, g, b] of a value: the input in grey (ink dark), every layer in the signed map.
+  function colourRGB(level, image, value) {
     if (level.kind === "input") {
       var span = (level.high[image] - level.low[image]) || 1;
       var g = Math.round(255 - (value - level.low[image]) / span * 255);
-      return "rgb(" + g + "," + g + "," + g + ")";
+      return [g, g, g];
     }
-    return rgb(signedColour(colours, value, extentOf(level, image)));
+    return signedColour(colours, value, extentOf(level, image));
   }
 
-  // Paint every map of a level for the current image onto an offscreen canvas.
+  function colourOf(level, image, value) {
+    return rgb(colourRGB(level, image, value));
+  }
+
+  // Paint every map of a level for the current image, pixel by pixel, on an offscreen canvas.
   function paintLevel(index) {
-    var level = levels[index], layout = layoutOf(level), values = valuesOf(index, state.image);
+    var level = levels[index], l = layoutOf(level), values = valuesOf(index, state.image);
     var canvas = document.createElement("canvas");
-    canvas.width = layout.width;
-    canvas.height = layout.height;
-    var context = canvas.getContext("2d");
-    for (var c = 0; c < layout.C; c++) {
-      var o = origin(layout, c);
-      for (var y = 0; y < layout.H; y++) {
-        for (var x = 0; x < layout.W; x++) {
-          context.fillStyle = colourOf(level, state.image, at(level, values, y, x, c));
-          context.fillRect(o.x + x * layout.cell, o.y + y * layout.cell, layout.cell, layout.cell);
+    canvas.width = l.width;
+    canvas.height = l.height;
+    var context = canvas.getContext("2d"), pixels = context.createImageData(l.width, l.height);
+    var out = pixels.data;
+    for (var c = 0; c < l.C; c++) {
+      var o = origin(l, c);
+      for (var y = 0; y < l.H; y++) {
+        for (var x = 0; x < l.W; x++) {
+          var rgbValue = colourRGB(level, state.image, at(level, values, y, x, c));
+          for (var dy = 0; dy < l.cell; dy++) {
+            var start = ((o.y + y * l.cell + dy) * l.width + o.x + x * l.cell) * 4;
+            for (var dx = 0; dx < l.cell; dx++) {
+              out[start + 4 * dx] = rgbValue[0];
+              out[start + 4 * dx + 1] = rgbValue[1];
+              out[start + 4 * dx + 2] = rgbValue[2];
+              out[start + 4 * dx + 3] = 255;
+            }
+          }
         }
       }
     }
+    context.putImageData(pixels, 0, 0);
     return canvas;
   }
 
@@ -121,7 +138,8 @@ function main(app, data) {
     var view = views[index], box = view.canvas.getBoundingClientRect();
     var scale = box.width / view.layout.width, l = view.layout;
     var px = (event.clientX - box.left) / scale, py = (event.clientY - box.top) / scale;
-    var mapCol = Math.floor(px / (l.W * l.cell + l.gap)), mapRow = Math.floor(py / (l.H * l.cell + l.gap));
+    var mapCol = Math.floor(px / (l.W * l.cell + l.gap));
+    var mapRow = Math.floor(py / (l.H * l.cell + l.gap));
     var channel = mapRow * l.cols + mapCol;
     if (channel >= l.C || mapCol >= l.cols) return;
     var o = origin(l, channel);
@@ -284,7 +302,8 @@ function main(app, data) {
 
   function showDense(level, below) {
     var n = level.weightShape[0], F = level.weightShape[1], kernel = weightsOf(level);
-    var values = valuesOf(state.level - 1, state.image), row = [], total = level.bias[state.channel];
+    var values = valuesOf(state.level - 1, state.image), row = [];
+    var total = level.bias[state.channel];
     for (var i = 0; i < n; i++) {
       row.push(kernel[i * F + state.channel]);
       total += values[i] * kernel[i * F + state.channel];
