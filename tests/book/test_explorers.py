@@ -24,7 +24,9 @@ from urllib.parse import urljoin, urlparse
 
 import numpy as np
 import pytest
-import yaml
+
+# The site test's browser set-up and page list (tests/book is on sys.path under pytest).
+from test_book_site import CHROMIUM, CHROMIUM_ARGS, PAGES, QuietHandler, source_of
 
 from cnncourse import arithmetic, filters
 from cnncourse.data import load_sample_photo
@@ -39,15 +41,6 @@ pytestmark = pytest.mark.book
 
 ROOT = Path(__file__).resolve().parents[2]
 HTML = Path(os.environ.get("CNNCOURSE_BOOK_HTML", ROOT / "_build" / "html"))
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 PHONE = {"width": 390, "height": 844}
 PHOTO_FACTOR = 8
 
@@ -502,31 +495,8 @@ def test_image_kernel_by_tap_on_a_phone(open_explorer: Callable[..., Visit]) -> 
 
 # --- the built book -------------------------------------------------------------------------
 
-def toc_files(entries: list[dict]) -> Iterator[str]:
-    for entry in entries:
-        if "file" in entry:
-            yield entry["file"]
-        for key in ("chapters", "sections", "parts"):
-            yield from toc_files(entry.get(key, []))
-
-
-def explorer_pages() -> dict[str, str]:
-    """Built page -> its MyST source, for the chapters whose code makes an explorer."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    pages = {}
-    for name in [toc["root"], *toc_files(toc.get("chapters", []))]:
-        source = (ROOT / name).with_suffix(".md")
-        if source.exists() and "_explorer(" in source.read_text(encoding="utf-8"):
-            pages[f"{name}.html"] = source.read_text(encoding="utf-8")
-    return pages
-
-
-EXPLORER_PAGES = explorer_pages()
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        pass
+# Built page -> its MyST source, for the pages of _toc.yml whose code makes an explorer.
+EXPLORER_PAGES = {page: source_of(page) for page in PAGES if "_explorer(" in source_of(page)}
 
 
 @pytest.fixture(scope="module")
