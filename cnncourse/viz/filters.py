@@ -1,4 +1,11 @@
-"""An image filtered by several hand-crafted kernels, side by side (see `cnncourse.filters`)."""
+"""An image filtered by hand-crafted kernels (see `cnncourse.filters`), drawn so that the
+differences show.
+
+`plot_filter_bank`: the image and each filtered version side by side, an overview.
+`plot_filter_effects`: one row per kernel on a crop, with the kernel's weights, the output and
+what the kernel changed (output - input, signed), for kernels whose outputs look alike.
+`plot_image_gradient`: Sobel Gx and Gy in a signed map, and the gradient magnitude.
+"""
 
 from __future__ import annotations
 

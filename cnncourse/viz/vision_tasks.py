@@ -82,7 +82,7 @@ def plot_vision_tasks(image: np.ndarray, mask: np.ndarray, class_names: Sequence
         colour = CLASS_COLOURS[label]
         axes[1].add_patch(Rectangle((left - 0.5, top - 0.5), right - left + 1, bottom - top + 1,
                                     fill=False, edgecolor=colour, lw=2))
-        axes[1].text(left - 0.5, top - 1, class_names[label], color="white", fontsize=8,
+        axes[1].text(left - 0.5, top - 1, class_names[label], color="white", fontsize=9,
                      va="bottom", bbox=dict(facecolor=colour, edgecolor="none", pad=1))
     axes[1].set_title("detection:\na labelled box per object", fontsize=10)
     cmap = ListedColormap(CLASS_COLOURS[: len(class_names)])
