@@ -282,8 +282,8 @@ def check_equal(name: str, got: object, expected: object, *,
         # 0-d: a numpy integer; otherwise a list, so that `!=` below is one bool, not an array
         got = got.item() if got.ndim == 0 else got.tolist()
     if isinstance(expected, int) and isinstance(got, float):
-        raise failure(name, f"expected the int {expected!r}, got the float {got!r}",
-                      details=MISTAKES["true_division"], mistake="true_division")
+        raise failure(name, MISTAKES["true_division"], mistake="true_division",
+                      details=f"expected the int {expected!r}, got the float {got!r}")
     if type(got) is not bool and got == expected:  # True == 1 must not pass for a count
         return
     for mistake, value in (mistakes or {}).items():

@@ -546,8 +546,16 @@ def transpose_mistakes(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int,
     def crop(full: np.ndarray) -> np.ndarray:
         return full[:, padding: full.shape[1] - padding, padding: full.shape[2] - padding]
 
+    def stride_one_copies() -> np.ndarray:  # copies 1 pixel apart, in the stride-s canvas
+        full = _scatter(x, w, stride)
+        ones = _scatter(x, w, 1)
+        full[:] = 0.0
+        full[:, : ones.shape[1], : ones.shape[2]] = ones
+        return crop(full) + b
+
     mistakes: Mistakes = {
         "transpose_no_crop": lambda: reference_transpose(x, w, b, stride, 0),
+        "stride_ignored_in_windows#the copies must be s pixels apart": stride_one_copies,
         "transpose_scatter_not_added": lambda: crop(_scatter(x, w, stride, add=False)) + b,
         "bias_missing": lambda: reference_transpose(x, w, 0 * b, stride, padding),
         "padding_one_side": lambda: _scatter(x, w, stride)[:, padding:, padding:] + b,
@@ -621,7 +629,10 @@ def check_overlap_counts(student: Callable, n: int, k: int, s: int, *,
     check_array(name, got, expected,
                 why=f"(o, o) with o = (n - 1) * s + k = ({n} - 1) * {s} + {k} = {o}",
                 mistakes={
-                    "overlap_counts_stride_ignored": lambda: reference_overlap_counts(n, k, 1),
+                    "overlap_counts_stride_ignored": lambda: np.pad(
+                        reference_overlap_counts(n, k, 1), (0, o - (n - 1) - k)),
+                    "overlap_counts_stride_ignored#in the size too": lambda: (
+                        reference_overlap_counts(n, k, 1)),
                     "transpose_scatter_not_added": lambda: (expected > 0).astype(float),
                     "size_off_by_one": lambda: expected[:-1, :-1],
                 })

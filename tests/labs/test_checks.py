@@ -164,8 +164,8 @@ def test_an_array_where_a_tuple_is_expected_is_named():
 
 
 def test_true_division_in_a_size_is_named():
-    with pytest.raises(AssertionError, match=r"^size: expected the int 3, got the float 3.5(.|\n)*"
-                                             r"\[mistake: true_division\]"):
+    with pytest.raises(AssertionError, match=r"^size: true division `/`(.|\n)*expected the int "
+                                             r"3, got the float 3.5\n\[mistake: true_division\]"):
         checks.check_equal("size", 3.5, 3)
     with pytest.raises(AssertionError, match=r"^size: the output size ignores the dilation"):
         checks.check_equal("size", 4, 3, mistakes={"size_ignores_dilation": 4})

@@ -20,7 +20,8 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-LABS = ["lab1_convolution", "lab2_conv_layer", "lab3_pooling", "lab4_lenet", "lab5_model_zoo"]
+LABS = ["lab1_convolution", "lab2_conv_layer", "lab3_pooling", "lab4_lenet", "lab5_model_zoo",
+        "lab6_transposed_segmentation"]
 SOLUTION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
 
 pytestmark = pytest.mark.slow

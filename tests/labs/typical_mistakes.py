@@ -72,14 +72,12 @@ MISTAKES = {
         Mistake("magnitude_no_sqrt", "sobel", "np.sqrt(gx**2 + gy**2)", "gx**2 + gy**2",
                 r"square root|sqrt|squared"),
         # chapter 1's equivariance (new with issue 14: not in the lab before)
-        Mistake("shift_wrong_direction", "equivariance", "out[max(dy, 0) : H + min(dy, 0), "
-                "max(dx, 0) : W + min(dx, 0)] = image[\n        max(-dy, 0) : H - max(dy, 0), "
-                "max(-dx, 0) : W - max(dx, 0)]", "out[max(-dy, 0) : H - max(dy, 0), "
-                "max(-dx, 0) : W - max(dx, 0)] = image[\n        max(dy, 0) : H + min(dy, 0), "
-                "max(dx, 0) : W + min(dx, 0)]", r"wrong way|direction"),
-        Mistake("shift_wraps_around", "equivariance", "    H, W = image.shape\n    out = "
-                "np.zeros((H, W))", "    return np.roll(image, (dy, dx), axis=(0, 1))\n"
-                "    H, W = image.shape\n    out = np.zeros((H, W))", r"wrap"),
+        Mistake("shift_wrong_direction", "equivariance",
+                "padded[abs(dy) - dy : abs(dy) - dy + H, abs(dx) - dx : abs(dx) - dx + W]",
+                "padded[abs(dy) + dy : abs(dy) + dy + H, abs(dx) + dx : abs(dx) + dx + W]",
+                r"wrong way|direction"),
+        Mistake("shift_wraps_around", "equivariance", "    H, W = image.shape\n",
+                "    return np.roll(image, (dy, dx), axis=(0, 1))\n", r"wrap"),
         Mistake("gap_not_normalised", "equivariance",
                 " / np.abs(moved_first).max())", ")", r"divide|normalis|relative"),
     ],
@@ -162,11 +160,55 @@ MISTAKES = {
         Mistake("avg_backward_not_divided", "avgpool2d",
                 "share = dout / pool_size**2", "share = dout", r"divide|1/P|window size"),
         Mistake("avg_backward_not_added", "avgpool2d",
-                "stride : stride, :] += share", "stride : stride, :] = share",
+                "Wo : stride, :] += share", "Wo : stride, :] = share",
                 r"overlap|add|\+="),
         Mistake("avg_forward_no_stride", "avgpool2d",
                 "out += x[:, u : u + stride * Ho : stride, v : v + stride * Wo : stride, :]",
                 "out += x[:, u : u + Ho, v : v + Wo, :]", r"stride"),
+    ],
+    "lab6_transposed_segmentation": [
+        Mistake("forward_no_crop", "conv_transpose2d_forward",
+                "out = full[:, padding : Hf - padding, padding : Wf - padding, :] + b",
+                "out = full + b", r"crop|padding"),
+        Mistake("forward_not_added", "conv_transpose2d_forward",
+                "j * stride + KW, :] += copy", "j * stride + KW, :] = copy",
+                r"overlap|add|\+="),
+        Mistake("forward_no_bias", "conv_transpose2d_forward",
+                "padding : Wf - padding, :] + b", "padding : Wf - padding, :]", r"bias"),
+        Mistake("forward_no_stride", "conv_transpose2d_forward",
+                "full[:, i * stride : i * stride + KH, j * stride : j * stride + KW, :]",
+                "full[:, i : i + KH, j : j + KW, :]", r"stride|apart"),
+        Mistake("forward_flipped", "conv_transpose2d_forward",
+                "np.tensordot(x[:, i, j, :], w, axes", "np.tensordot(x[:, i, j, :], "
+                "w[::-1, ::-1], axes", r"flipped"),
+        Mistake("forward_crop_one_side", "conv_transpose2d_forward",
+                "out = full[:, padding : Hf - padding, padding : Wf - padding, :] + b",
+                "out = full[:, padding:, padding:, :] + b", r"one side"),
+        Mistake("backward_db_wrong_axes", "conv_transpose2d_backward",
+                "db = dout.sum(axis=(0, 1, 2))", "db = dout.sum(axis=(1, 2))",
+                r"db.*(axes|axis|sum)"),
+        Mistake("backward_dx_flipped", "conv_transpose2d_backward",
+                "np.tensordot(window, w, axes", "np.tensordot(window, w[::-1, ::-1], axes",
+                r"flipped"),
+        Mistake("backward_dw_one_example", "conv_transpose2d_backward",
+                "dw += np.tensordot(window, x[:, i, j, :], axes=([0], [0]))",
+                "dw += np.tensordot(window[0], x[0, i, j, :], axes=0)",
+                r"dw.*(batch|example|sum)"),
+        Mistake("overlap_no_stride", "overlap_counts",
+                "counts[i * s : i * s + k, j * s : j * s + k] += 1",
+                "counts[i : i + k, j : j + k] += 1", r"stride|apart"),
+        Mistake("overlap_not_added", "overlap_counts", "j * s + k] += 1", "j * s + k] = 1",
+                r"overlap|add|\+="),
+        Mistake("iou_absent_zero", "iou", "ious = np.full(num_classes, np.nan)",
+                "ious = np.zeros(num_classes)", r"absent|NaN"),
+        Mistake("iou_dice", "iou",
+                "ious[c] = np.sum((predicted == c) & (truth == c)) / union",
+                "ious[c] = 2 * np.sum((predicted == c) & (truth == c)) / "
+                "(np.sum(predicted == c) + np.sum(truth == c))", r"dice"),
+        Mistake("mean_with_absent", "iou",
+                "return float(np.nanmean(iou_per_class(predicted, truth, num_classes)))",
+                "return float(np.mean(np.nan_to_num(iou_per_class(predicted, truth, "
+                "num_classes))))", r"absent|nanmean|skip"),
     ],
 }
 

@@ -1,0 +1,177 @@
+"""The per-function checks of the labs (cnncourse.grading.lab_checks): each typical mistake,
+made on purpose here from the reference, is named on the first line with its catalogue id;
+a correct answer passes; dependencies are the reference's during a check.
+
+The slow twin of this test runs the same kind of mistakes through `nbgrader validate`
+(test_typical_mistakes.py); this one keeps the catalogue honest in every CI run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import cnncourse.nn as reference
+from cnncourse import filters, metrics
+from cnncourse.grading import checks, lab_checks
+
+RNG = np.random.default_rng(3)
+X4 = RNG.normal(size=(2, 6, 7, 3))
+W4 = RNG.normal(size=(3, 2, 3, 4))
+B4 = RNG.normal(size=4)
+X1 = RNG.normal(size=11)
+W1 = np.array([1.0, -2.0, 0.5])
+
+
+def conv2d(x, w, b, stride=1, padding=0):
+    return reference.conv2d_forward(x, w, b, stride=stride, padding=padding)
+
+
+def transpose(x, w, b, stride=1, padding=0):
+    return reference.conv_transpose2d_forward(x, w, b, stride=stride, padding=padding)
+
+
+def conv1d(x, w, stride=1, padding=0, dilation=1):
+    return lab_checks.reference_conv1d(x, w, stride, padding, dilation)
+
+
+def first_line_and_id(check, *args, **kwargs) -> tuple[str, list[str]]:
+    with pytest.raises(AssertionError) as failure:
+        check(*args, **kwargs)
+    text = str(failure.value)
+    return text.splitlines()[0], checks.mistake_ids_in(text)
+
+
+CASES = [
+    # lab 1
+    ("size true division", lambda: lab_checks.check_conv_output_size(
+        lambda i, k, s, p, d: (i + 2 * p - k - (k - 1) * (d - 1)) / s + 1, 6, 3, 2, 1),
+     "true_division"),
+    ("size without dilation", lambda: lab_checks.check_conv_output_size(
+        lambda i, k, s, p, d: (i + 2 * p - k) // s + 1, 7, 3, 1, 0, 2), "size_ignores_dilation"),
+    ("size padding once", lambda: lab_checks.check_conv_output_size(
+        lambda i, k, s, p, d: (i + p - k) // s + 1, 5, 3, 1, 1), "padding_one_side"),
+    ("conv1d flipped", lambda: lab_checks.check_conv1d(
+        lambda x, w, **k: conv1d(x, w[::-1], **k), X1, W1), "flipped_kernel"),
+    ("conv1d padding left only", lambda: lab_checks.check_conv1d(
+        lambda x, w, stride, padding, dilation: conv1d(np.pad(x, (padding, 0)), w),
+        X1, W1, padding=1), "padding_one_side"),
+    ("conv1d dilation in windows", lambda: lab_checks.check_conv1d(
+        lambda x, w, stride, padding, dilation: conv1d(x, w)[:5], X1, W1, dilation=3),
+     "dilation_ignored"),
+    ("corr2d transposed", lambda: lab_checks.check_corr2d(
+        lambda x, k: lab_checks.reference_corr2d(x, k).T, np.arange(12.0).reshape(3, 4),
+        np.ones((2, 2))), "transposed_axes"),
+    ("sobel sign", lambda: lab_checks.check_sobel_kernels(lambda: -filters.sobel_x(),
+                                                          filters.sobel_y),
+     "sign_flipped_kernel"),
+    ("sobel_y not transposed", lambda: lab_checks.check_sobel_kernels(filters.sobel_x,
+                                                                      filters.sobel_x),
+     "sobel_y_not_transposed"),
+    ("magnitude l1", lambda: lab_checks.check_gradient_magnitude(
+        lambda im: np.abs(corr2d(im, sobel_x())) + np.abs(corr2d(im, sobel_y())),
+        np.tril(np.ones((6, 7)))), "wrong_norm"),
+    ("shift wraps", lambda: lab_checks.check_shift_image(
+        lambda im, dy, dx: np.roll(im, (dy, dx), axis=(0, 1)), np.arange(20.0).reshape(4, 5),
+        1, 2), "shift_wraps_around"),
+    ("gap absolute", lambda: lab_checks.check_equivariance_gap(
+        lambda f, im, dy, dx: float(np.abs(f(shift_image(im, dy, dx))
+                                           - shift_image(f(im), dy, dx)).max()),
+        lambda im: im.reshape(4, 2, 4, 2).max(axis=(1, 3)), np.arange(64.0).reshape(8, 8),
+        1, 1, what="pool"), "gap_not_normalised"),
+    # lab 2
+    ("forward without bias", lambda: lab_checks.check_conv2d_forward(
+        lambda x, w, b, s, p: conv2d(x, w, 0 * b, s, p), X4, W4, B4, 2, 1), "bias_missing"),
+    ("forward channels first", lambda: lab_checks.check_conv2d_forward(
+        lambda x, w, b, s, p: (np.moveaxis(conv2d(x, w, b, s, p)[0], -1, 1), None),
+        X4, W4, B4), "channels_first"),
+    ("forward stride in windows", lambda: lab_checks.check_conv2d_forward(
+        lambda x, w, b, s, p: (conv2d(x, w, b, 1, p)[0][:, :3, :4], None), X4, W4, B4, 2, 1),
+     "stride_ignored_in_windows"),
+    ("backward db axes", lambda: lab_checks.check_conv2d_backward(
+        lambda dout, cache: (*reference.conv2d_backward(
+            dout, conv2d(*cache[:3], cache[3], cache[4])[1])[:2], dout.sum(axis=(1, 2))),
+        X4, W4, B4, 1, 0, RNG.normal(size=(2, 4, 6, 4))), "db_wrong_axes"),
+    ("im2col channel order", lambda: lab_checks.check_im2col(
+        lambda x, kh, kw, s, p: reference.im2col(x, kh, kw, stride=s, padding=p).reshape(
+            -1, kh, kw, 3).transpose(0, 3, 1, 2).reshape(-1, kh * kw * 3), X4, 2, 3, 1, 0),
+     "im2col_channels_outermost"),
+    # lab 3
+    ("max is average", lambda: lab_checks.check_pool_forward(
+        "max", lambda x, p, s: reference.avgpool2d_forward(x, pool_size=p, stride=s), X4),
+     "maxpool_is_average"),
+    ("max from zero", lambda: lab_checks.check_pool_forward(
+        "max", lambda x, p, s: (np.maximum(reference.maxpool2d_forward(
+            x, pool_size=p, stride=s)[0], 0), None), -np.abs(X4)), "maxpool_starts_at_zero"),
+    ("max gradient to every tie", lambda: lab_checks.check_maxpool_backward(
+        lambda dout, cache: lab_checks._max_routed(cache[0], 2, 2, dout, ties="all"),
+        np.ones((1, 4, 4, 1)), 2, 2, np.ones((1, 2, 2, 1))), "maxpool_gradient_to_every_tie"),
+    ("avg backward overlaps", lambda: lab_checks.check_avgpool_backward(
+        lambda dout, cache: lab_checks._avg_spread(cache[0], 3, 1, dout, scale=1 / 9,
+                                                   add=False),
+        X4, 3, 1, RNG.normal(size=(2, 4, 5, 3))), "dx_overlaps_not_added"),
+    # lab 6
+    ("transpose not cropped", lambda: lab_checks.check_conv_transpose2d_forward(
+        lambda x, w, b, s, p: transpose(x, w, b, s, 0), X4[:, :3, :4], W4[..., :3],
+        np.ones(3), 2, 1), "transpose_no_crop"),
+    ("transpose overwritten", lambda: lab_checks.check_conv_transpose2d_forward(
+        lambda x, w, b, s, p: (lab_checks._scatter(x, w, s, add=False) + b, None),
+        X4[:, :3, :4], W4.transpose(0, 1, 3, 2), B4, 1, 0), "transpose_scatter_not_added"),
+    ("overlap counts without stride", lambda: lab_checks.check_overlap_counts(
+        lambda n, k, s: np.pad(lab_checks.reference_overlap_counts(n, k, 1), (0, 3)), 4, 3, 2),
+     "overlap_counts_stride_ignored"),
+    ("iou zero for absent", lambda: lab_checks.check_iou_per_class(
+        lambda p, t, n: np.nan_to_num(metrics.iou_per_class(p, t, n)),
+        np.array([0, 1, 1]), np.array([0, 0, 1]), 3), "iou_absent_class"),
+    ("mean over absent", lambda: lab_checks.check_mean_iou(
+        lambda p, t, n: float(np.nan_to_num(iou_per_class(p, t, n)).mean()),
+        np.array([0, 1, 1]), np.array([0, 0, 1]), 3), "mean_includes_absent"),
+]
+
+
+def sobel_x(*args):  # what a student's notebook defines, replaced by the check's reference
+    raise NotImplementedError
+
+
+sobel_y = corr2d = shift_image = iou_per_class = sobel_x
+
+
+@pytest.mark.parametrize(("what", "run", "mistake"), CASES, ids=[c[0] for c in CASES])
+def test_a_typical_mistake_is_named_first(what, run, mistake):
+    first, ids = first_line_and_id(run)
+    assert len(first) <= checks.FIRST_LINE
+    if mistake is None:
+        assert ids, f"{what}: no mistake named in {first!r}"
+    else:
+        assert ids == [mistake], f"{what}: {first!r}"
+        assert checks.MISTAKES[mistake] in first or "..." in first
+
+
+def test_correct_answers_pass_every_check():
+    lab_checks.check_conv_output_size(lambda i, k, s, p, d: (i + 2 * p - k - (k - 1) * (d - 1))
+                                      // s + 1, 9, 3, 2, 1, 2)
+    lab_checks.check_conv1d(conv1d, X1, W1, stride=2, padding=1, dilation=2)
+    lab_checks.check_conv2d_forward(conv2d, X4, W4, B4, 2, 1)
+    lab_checks.check_conv_transpose2d_forward(transpose, X4, W4.transpose(0, 1, 3, 2), B4, 2, 1)
+    lab_checks.check_pool_forward("avg", lambda x, p, s: reference.avgpool2d_forward(
+        x, pool_size=p, stride=s), X4, 3, 2)
+    lab_checks.check_iou_per_class(metrics.iou_per_class, np.array([0, 2]), np.array([0, 1]), 4)
+
+
+def test_a_function_depending_on_another_gets_the_reference_one():
+    # gradient_magnitude calls the notebook's corr2d, which is broken here: no points lost
+    lab_checks.check_gradient_magnitude(
+        lambda im: np.sqrt(corr2d(im, sobel_x()) ** 2 + corr2d(im, sobel_y()) ** 2),
+        RNG.uniform(size=(6, 5)))
+    with pytest.raises(NotImplementedError):
+        corr2d(np.ones((3, 3)), np.ones((2, 2)))  # restored afterwards
+
+
+def test_a_crash_in_the_student_function_is_reported_with_the_line():
+    def im2col(x, kh, kw, stride, padding):
+        rows = x.reshape(-1, kh * kw * 5)  # the student's bug
+        return rows
+
+    first, ids = first_line_and_id(lab_checks.check_im2col, im2col, X4, 2, 2)
+    assert first.startswith("im2col(x, 2, 2, stride=1, padding=0): your code raised ValueError")
+    assert ids == ["crashed"]

@@ -1,0 +1,35 @@
+"""A class of typical mistakes per numpy lab, through `nbgrader validate` as a student runs it:
+the first line of an error shown names the cause for at least 90% of them (typical_mistakes.py).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+import typical_mistakes  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+def test_each_mistake_applies_to_its_lab():
+    for lab, mistakes in typical_mistakes.MISTAKES.items():
+        assert len(mistakes) >= 10, lab
+        for mistake in mistakes:  # raises when the edit no longer matches the solution
+            typical_mistakes.student_notebook(typical_mistakes.ROOT / "exercises",
+                                              typical_mistakes.ROOT / "solutions", lab, mistake)
+
+
+@pytest.mark.parametrize("lab", list(typical_mistakes.MISTAKES))
+def test_the_first_lines_name_the_cause(lab, tmp_path):
+    results = typical_mistakes.run_class(lab, typical_mistakes.ROOT / "exercises",
+                                         typical_mistakes.ROOT / "solutions",
+                                         typical_mistakes.validation_env(tmp_path))
+    missed = [(m.name, lines[:1]) for m, named, lines in results if not named]
+    assert len(missed) <= 0.1 * len(results), f"{lab}: causes not named: {missed}"
+    # every mistake fails some visible test: none is handed in believing it is right
+    silent = [m.name for m, _, lines in results if not lines]
+    assert not silent, f"{lab}: mistakes that pass every visible test: {silent}"
