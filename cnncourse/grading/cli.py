@@ -71,6 +71,11 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     similarity.add_argument(
         "--threshold", type=float, default=None,
         help="flag pairs sharing at least this share of the shorter answer (default 0.5)")
+    similarity.add_argument(
+        "--common-share", type=float, default=None,
+        help="ignore passages found in more than this share of the class (default 0.5; 1: none)")
+    similarity.add_argument("--with-solution", action="store_true",
+                            help="compare the lab's own solution too, as '(solution)'")
     similarity.set_defaults(func=run_similarity)
 
     demo = subparsers.add_parser("demo", parents=[course], help="grade a synthetic class")
@@ -220,8 +225,10 @@ def run_similarity(args: argparse.Namespace) -> int:
     from cnncourse.grading.similarity import write_similarity_report as write_report
 
     course = Course.load(args.course)
-    options = SimilarityOptions() if args.threshold is None else SimilarityOptions(args.threshold)
-    result = compare_lab(course, args.lab, submissions=args.submissions, options=options)
+    chosen = {"threshold": args.threshold, "common_share": args.common_share}
+    options = SimilarityOptions(**{name: v for name, v in chosen.items() if v is not None})
+    result = compare_lab(course, args.lab, submissions=args.submissions, options=options,
+                         with_solution=args.with_solution)
     print(format_pairs(result))
     print(f"report: {write_report(result, args.lab, course.autograded)}")
     return 0

@@ -94,6 +94,14 @@ def _students(pairs: list[tuple[str, str]]) -> list[str]:
     return sorted({student for student, _ in pairs})
 
 
+def _who(pairs: list[tuple[str, str]]) -> str:
+    """'bob (test_a, test_c); cy (test_a)' from [(student, cell), ...]."""
+    cells: dict[str, list[str]] = defaultdict(list)
+    for student, cell in pairs:
+        cells[student].append(cell)
+    return "; ".join(f"{s} ({', '.join(c)})" for s, c in sorted(cells.items()))
+
+
 # ----------------------------------------------------------------------------- reading
 def graded_cells(source: nbformat.NotebookNode) -> dict[str, float]:
     """{grade_id: points} of the source notebook's graded cells, in notebook order."""
@@ -223,9 +231,9 @@ def format_report(report: ClassReport, width: int = 100) -> str:
     for low, high, count in score_bins(scores, top):
         lines.append(f"  {low:5g}-{high:<5g} {'#' * count} {count}")
     lines.append("graded cells, weakest first (mean share of points; students with none):")
+    name_width = max((len(cell) for cell in report.cell_points), default=0)
     for cell, mean in sorted(report.cell_means().items(), key=lambda kv: kv[1]):
-        failed = report.failed_by(cell)
-        lines.append(f"  {cell:<32} {mean:4.0%}  {len(failed)} failed")
+        lines.append(f"  {cell:<{name_width}}  {mean:4.0%}  {len(report.failed_by(cell))} failed")
     lines.append("diagnosed mistakes:" if report.mistakes() else "diagnosed mistakes: none")
     for mistake, where in report.mistakes().items():
         who = ", ".join(_students(where))
@@ -359,8 +367,8 @@ def report_html(report: ClassReport) -> str:
     if mistakes:
         parts.append(_svg_data(mistake_chart(report)))
         parts.append(_table(["mistake", "what it is", "students", "who (cell)"], [
-            [e(m), e(MISTAKES.get(m, "")), str(len(_students(w))),
-             e(", ".join(f"{s} ({c})" for s, c in w))] for m, w in mistakes.items()]))  # fmt: skip
+            [e(m), e(MISTAKES.get(m, "")), str(len(_students(w))), e(_who(w))]
+            for m, w in mistakes.items()]))  # fmt: skip
     else:
         parts.append("<p>No failed test named a known mistake.</p>")
     parts.append("<h2>Submissions that did not grade normally</h2>")

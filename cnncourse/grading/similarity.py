@@ -325,9 +325,17 @@ def read_submissions(
     return notebooks, unreadable
 
 
+SOLUTION = "(solution)"  # the name of the lab's own solution when it is compared too
+
+
 def compare_lab(course, lab: str, *, submissions: Path | None = None,
-                options: SimilarityOptions | None = None) -> SimilarityResult:  # fmt: skip
-    """`compare_answers` for every submission of `lab` in a course (default: submitted/)."""
+                options: SimilarityOptions | None = None,
+                with_solution: bool = False) -> SimilarityResult:  # fmt: skip
+    """`compare_answers` for every submission of `lab` in a course (default: submitted/).
+
+    with_solution: compare the source notebook's solution too, as the student "(solution)"
+    (a leaked solution then shows as a pair with it).
+    """
     course.check_lab(lab)
     release_path = course.release / lab / f"{lab}.ipynb"
     if not release_path.exists():
@@ -336,6 +344,8 @@ def compare_lab(course, lab: str, *, submissions: Path | None = None,
     source = nbformat.read(course.source / lab / f"{lab}.ipynb", as_version=4)
     folder = Path(submissions) if submissions else course.submitted
     notebooks, unreadable = read_submissions(folder, lab, source, release)
+    if with_solution:
+        notebooks[SOLUTION] = source
     result = compare_answers(release, notebooks, options)
     result.not_compared.update(unreadable)
     return result

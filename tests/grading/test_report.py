@@ -133,7 +133,7 @@ def test_the_page_is_self_contained_and_escapes_student_text(report):
     assert page.count('src="data:image/svg+xml;base64,') == 4  # scores, cells, mistakes, times
     assert not re.search(r"""(src|href)=["']?(https?:)?//|@import|url\(""", page)
     assert MISTAKES["flipped_kernel"] in page.replace("&#x27;", "'").replace("&quot;", '"')
-    assert "bob (test_a), cy (test_a)" in page
+    assert "bob (test_a); cy (test_a)" in page
     assert "<script>" not in page and "&lt;script&gt;alert(1)" in page
 
 

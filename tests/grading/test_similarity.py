@@ -225,6 +225,9 @@ def test_the_command_writes_an_offline_page_and_ranks_the_copy(tiny_course, caps
         folder = tiny_course.submitted / student / lab
         folder.mkdir(parents=True)
         nbformat.write(notebook, folder / f"{lab}.ipynb")
+    source = nbformat.read(tiny_course.source / lab / f"{lab}.ipynb", as_version=4)
+    (tiny_course.submitted / "leak" / lab).mkdir(parents=True)  # hands in the lab's solution
+    nbformat.write(source, tiny_course.submitted / "leak" / lab / f"{lab}.ipynb")
     (tiny_course.submitted / "dan" / lab).mkdir(parents=True)
     (tiny_course.submitted / "dan" / lab / f"{lab}.ipynb").write_text("{not json")
 
@@ -236,3 +239,7 @@ def test_the_command_writes_an_offline_page_and_ranks_the_copy(tiny_course, caps
     page = (tiny_course.autograded / f"{lab}_similarity.html").read_text()
     assert "ada ~ bert" in page and "<mark>" in page and "never a verdict" in page
     assert not re.search(r"""(src|href)=["']?(https?:)?//|@import|url\(""", page)
+
+    assert main(["similarity", lab, "--course", str(tiny_course.root), "--with-solution"]) == 0
+    top = capsys.readouterr().out.splitlines()[1]
+    assert "FLAG" in top and "(solution) ~ leak" in top
