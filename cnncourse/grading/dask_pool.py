@@ -143,7 +143,7 @@ class DaskPool:
         if scheduler == "local":
             self.cluster = LocalCluster(
                 n_workers=local_workers, threads_per_worker=1, processes=True,
-                dashboard_address=None,
+                dashboard_address=":0",  # any free port: never clash with another cluster
             )  # fmt: skip
             self.client = Client(self.cluster)
         else:

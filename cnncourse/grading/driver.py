@@ -183,29 +183,42 @@ def grade_lab(
     """
     options = options or GradingOptions()
     course.check_lab(lab)
-    folder = Path(submissions) if submissions else course.submitted
-    students = students or find_students(folder, lab)
+    with gradebook_lock(course):
+        folder = Path(submissions) if submissions else course.submitted
+        students = students or find_students(folder, lab)
+        with tempfile.TemporaryDirectory(prefix="cnncourse-grading-") as scratch:
+            results = grade_students(course, lab, folder, students, options, Path(scratch))
+        write_summary(course, lab, results)
+    return results
+
+
+def grade_students(
+    course: Course,
+    lab: str,
+    folder: Path,
+    students: list[str],
+    options: GradingOptions,
+    scratch: Path,
+) -> list[Result]:
+    """Open the pool, build the template, preflight, grade and record (see the module doc)."""
     timeout, cell_timeout = resolved_timeouts(course, options, lab)
-    with gradebook_lock(course), tempfile.TemporaryDirectory(prefix="cnncourse-grading-") as tmp:
-        scratch = Path(tmp)
-        pool, mode = open_pool(options, scratch)
-        try:
-            ensure_assignment(course, lab)
-            template = build_template(course, lab, scratch / "template")
-            settings = dict(
-                template=str(template), config_file=str(template / "nbgrader_config.json"),
-                cell_timeout=cell_timeout, timeout=timeout, use_bubblewrap=mode == "bubblewrap",
-                limits=asdict(submission_limits(template, lab, timeout, options)),
-            )  # fmt: skip
-            if not options.skip_preflight:
-                preflight(course, lab, pool, settings, scratch)
-            jobs = make_jobs(lab, folder, students, scratch / "jobs", **settings)
-            results = run_jobs(jobs, course, pool, options.progress)
-        except BaseException:
-            pool.close(cancel=True)
-            raise
-        pool.close()
-    write_summary(course, lab, results)
+    pool, mode = open_pool(options, scratch)
+    try:
+        ensure_assignment(course, lab)
+        template = build_template(course, lab, scratch / "template")
+        settings = dict(
+            template=str(template), config_file=str(template / "nbgrader_config.json"),
+            cell_timeout=cell_timeout, timeout=timeout, use_bubblewrap=mode == "bubblewrap",
+            limits=asdict(submission_limits(template, lab, timeout, options)),
+        )  # fmt: skip
+        if not options.skip_preflight:
+            preflight(course, lab, pool, settings, scratch)
+        jobs = make_jobs(lab, folder, students, scratch / "jobs", **settings)
+        results = run_jobs(jobs, course, pool, options.progress)
+    except BaseException:
+        pool.close(cancel=True)
+        raise
+    pool.close()
     return results
 
 
