@@ -72,10 +72,10 @@ MISTAKES: dict[str, str] = {
     "reference_used": "calls the course's reference implementation instead of computing",
     # sizes
     "true_division": "true division `/`: the size formula floors, use `//`",
-    "size_off_by_one": "the size is off by one: the formula ends with `+ 1`",
-    "size_ignores_padding": "the output size ignores the padding (+ 2p)",
-    "size_ignores_stride": "the output size ignores the stride (divide by s)",
-    "size_ignores_dilation": "the output size ignores the dilation: span = k + (k-1)(d-1)",
+    "size_off_by_one": "size off by one: the formula ends with `+ 1`",
+    "size_ignores_padding": "padding left out of the size: i + 2p",
+    "size_ignores_stride": "stride left out of the size: divide by s, then floor",
+    "size_ignores_dilation": "dilation left out of the size: span = k + (k-1)(d-1)",
     # convolutions
     "flipped_kernel": "the kernel is flipped: layers compute a cross-correlation (no flip)",
     "stride_ignored": "the stride is ignored: your output is what stride=1 gives",
@@ -104,24 +104,24 @@ MISTAKES: dict[str, str] = {
     "gradient_factor_2": "the gradient is off by a factor 2",
     # pooling
     "maxpool_is_average": "the output is the average of each window, not its maximum",
-    "maxpool_starts_at_zero": "max starts at 0: negative windows give 0; start from -inf",
-    "maxpool_gradient_to_every_tie": "the gradient goes to every tied maximum; first one only",
+    "maxpool_starts_at_zero": "max starts at zero: a negative window gives 0; start at -inf",
+    "maxpool_gradient_to_every_tie": "tie: the gradient goes to every tied maximum; first only",
     "maxpool_gradient_to_every_input": "dout goes to every input of the window, not the maximum",
-    "avgpool_not_divided": "not divided by the window size P^2 (a sum, not an average)",
+    "avgpool_not_divided": "not divided by the window size P^2: a sum, not an average",
     "avgpool_divided_by_p": "divided by P, not by the window size P^2",
     # transposed convolution
-    "transpose_no_crop": "the padding is not cropped off the full output",
+    "transpose_no_crop": "not cropped: padding p crops p rows/columns off each side",
     "transpose_scatter_not_added": "overlapping kernel copies are not added up (use +=)",
     "transpose_kernel_channels_swapped": "the kernel is (KH, KW, F, C): F output channels third",
     "overlap_counts_stride_ignored": "the stride is ignored: copies are s pixels apart",
     # IoU and equivariance
-    "iou_absent_class": "a class absent from both masks must be left out (NaN), not 0 or 1",
+    "iou_absent_class": "absent class: NaN for a class in neither mask, not 0 or 1",
     "iou_is_dice": "that is the Dice score 2|A n B| / (|A| + |B|), not |A n B| / |A u B|",
     "iou_pixel_accuracy": "that is the pixel accuracy, not the intersection over union",
-    "mean_includes_absent": "the mean must skip absent classes (NaN): use np.nanmean",
-    "shift_wrong_direction": "the image moved the wrong way: a positive shift moves it down/right",
+    "mean_includes_absent": "absent classes counted: skip their NaN with np.nanmean",
+    "shift_wrong_direction": "moved the wrong way: positive dy, dx move it down and right",
     "shift_wraps_around": "the shift wraps around: pixels that leave must not come back",
-    "gap_not_normalised": "divide the difference by the size of f(t(x)) (its largest |value|)",
+    "gap_not_normalised": "not relative: divide by the largest |f(t(x))|",
 }
 _MISTAKE_ID = re.compile(r"\[mistake: ([a-z0-9_]+)\]")
 
@@ -575,8 +575,10 @@ def check_gradients(name: str, got: Sequence[object], expected: Sequence[object]
         matched = _first_gradient_match(g, candidates, tol)
         if matched is not None:
             diagnosis, mistake, _ = _diagnosis_of(matched)
-            diagnosed.append((grad_name, diagnosis, mistake))
-            problems.append(f"{grad_name}: {diagnosis}")
+            named = diagnosis if diagnosis.startswith(f"{grad_name} ") else (
+                f"{grad_name}: {diagnosis}")
+            diagnosed.append((grad_name, named, mistake))
+            problems.append(named)
         elif g.shape != e.shape:
             problems.append(f"{grad_name} has shape {g.shape}, expected {e.shape} (the shape of "
                             f"{_gradient_of(grad_name)})")
@@ -589,9 +591,9 @@ def check_gradients(name: str, got: Sequence[object], expected: Sequence[object]
         return
     ok = f"{' and '.join(right)} {'is' if len(right) == 1 else 'are'} right" if right else ""
     if diagnosed:
-        grad_name, diagnosis, mistake = diagnosed[0]
-        others = [p for p in problems if not p.startswith(f"{grad_name}: ")]
-        raise failure(name, f"{grad_name}: {diagnosis}", details="; ".join(
+        grad_name, named, mistake = diagnosed[0]
+        others = [p for p in problems if p != named]
+        raise failure(name, named, details="; ".join(
             [*others, ok] if others or ok else []), mistake=mistake)
     raise failure(name, "; ".join(problems) + (f"; {ok}" if ok else ""))
 

@@ -84,7 +84,9 @@ def size_mistakes(i: int, k: int, s: int, p: int, d: int) -> dict[str, object]:
 def check_conv_output_size(student: Callable, i: int, k: int, s: int = 1, p: int = 0,
                            d: int = 1, *, forbidden: Sequence[Callable] = ()) -> None:
     """conv_output_size(i, k, s, p, d) against the formula of Dumoulin & Visin."""
-    name = f"conv_output_size({i}, {k}, s={s}, p={p}, d={d})"
+    shown = "".join(f", {n}={v}" for n, v, default in (("s", s, 1), ("p", p, 0), ("d", d, 1))
+                    if v != default)
+    name = f"conv_output_size({i}, {k}{shown})"
     got = call_own(name, student, i, k, s, p, d, forbidden=forbidden)
     expected = arithmetic.conv_output_size(i, k, stride=s, padding=p, dilation=d)
     mistakes = {key: value for key, value in size_mistakes(i, k, s, p, d).items()
@@ -237,7 +239,7 @@ def check_equivariance_gap(student: Callable, f: Callable, image: object, dy: in
                            what: str, forbidden: Sequence[Callable] = ()) -> None:
     """equivariance_gap(f, image, dy, dx), with the reference shift_image given to it."""
     image = np.asarray(image, dtype=np.float64)
-    name = f"equivariance_gap({what}, image, {dy}, {dx})"
+    name = f"equivariance_gap({what})"
     with checks.dependencies_replaced(student, shift_image=reference_shift):
         got = call_own(name, student, f, image, dy, dx, forbidden=forbidden)
     moved_first = np.asarray(f(reference_shift(image, dy, dx)), dtype=np.float64)
@@ -285,7 +287,7 @@ def check_conv2d_forward(student: Callable, x: object, w: object, b: object, str
     dependencies: reference versions of the functions the student's function uses (im2col).
     """
     x, w, b = (np.asarray(a, dtype=np.float64) for a in (x, w, b))
-    label = f"{name}(stride={stride}, padding={padding})"
+    label = f"{name}(s={stride}, p={padding})"
 
     def out_of_student(x_: np.ndarray, w_: np.ndarray, **kwargs: object) -> object:
         with checks.dependencies_replaced(student, **(dependencies or {})):
@@ -326,7 +328,7 @@ def check_conv2d_backward(student: Callable, x: object, w: object, b: object, st
                           forbidden: Sequence[Callable] = ()) -> None:
     """student(dout, cache) with the cache the lab prescribes, (x, w, b, stride, padding)."""
     x, w, b, dout = (np.asarray(a, dtype=np.float64) for a in (x, w, b, dout))
-    name = f"conv2d_backward_loops(stride={stride}, padding={padding})"
+    name = f"conv2d_backward_loops(s={stride}, p={padding})"
     cache = (x.copy(), w.copy(), b.copy(), stride, padding)
     got = call_own(name, student, dout, cache, forbidden=forbidden)
     _, reference_cache = reference.conv2d_forward(x, w, b, stride=stride, padding=padding)
@@ -371,7 +373,7 @@ def check_im2col(student: Callable, x: object, KH: int, KW: int, stride: int = 1
                  padding: int = 0, *, forbidden: Sequence[Callable] = ()) -> None:
     """im2col(x, KH, KW, stride, padding) -> cols (N*Ho*Wo, KH*KW*C), channels innermost."""
     x = np.asarray(x, dtype=np.float64)
-    name = f"im2col(x, {KH}, {KW}, stride={stride}, padding={padding})"
+    name = f"im2col(x, {KH}, {KW}, s={stride}, p={padding})"
     got = call_own(name, student, x, KH, KW, stride, padding, forbidden=forbidden)
     expected = reference.im2col(x, KH, KW, stride=stride, padding=padding)
     N, H, W, C = x.shape
@@ -428,7 +430,7 @@ def check_pool_forward(kind: str, student: Callable, x: object, pool_size: int =
     """maxpool2d_forward / avgpool2d_forward (kind 'max' / 'avg'): out of (out, cache)."""
     x = np.asarray(x, dtype=np.float64)
     stride = pool_size if stride is None else stride
-    name = f"{kind}pool2d_forward(x, {pool_size}, {stride})"
+    name = f"{kind}pool2d_forward(P={pool_size}, s={stride})"
     got = _out_of(name, call_own(name, student, x, pool_size, stride, forbidden=forbidden))
     right = reference_pool(kind, x, pool_size, stride)
     check_array(name, got, right, why=pool_why(x.shape, pool_size, stride),
@@ -480,7 +482,7 @@ def check_maxpool_backward(student: Callable, x: object, pool_size: int, stride:
     """maxpool2d_backward(dout, cache) with the lab's cache (x, pool_size, stride) and the
     reference forward pass given to it."""
     x, dout = np.asarray(x, dtype=np.float64), np.asarray(dout, dtype=np.float64)
-    name = f"maxpool2d_backward(pool {pool_size}, stride {stride})"
+    name = f"maxpool2d_backward(P={pool_size}, s={stride})"
     with checks.dependencies_replaced(student, maxpool2d_forward=plain_maxpool_forward):
         got = call_own(name, student, dout, (x.copy(), pool_size, stride), forbidden=forbidden)
     expected = _max_routed(x, pool_size, stride, dout)
@@ -497,7 +499,7 @@ def check_avgpool_backward(student: Callable, x: object, pool_size: int, stride:
                            dout: object, *, forbidden: Sequence[Callable] = ()) -> None:
     """avgpool2d_backward(dout, cache) with the lab's cache (x.shape, pool_size, stride)."""
     x, dout = np.asarray(x, dtype=np.float64), np.asarray(dout, dtype=np.float64)
-    name = f"avgpool2d_backward(pool {pool_size}, stride {stride})"
+    name = f"avgpool2d_backward(P={pool_size}, s={stride})"
     got = call_own(name, student, dout, (x.shape, pool_size, stride), forbidden=forbidden)
     scale = 1.0 / pool_size**2
     expected = _avg_spread(x.shape, pool_size, stride, dout, scale=scale)
@@ -574,7 +576,7 @@ def check_conv_transpose2d_forward(student: Callable, x: object, w: object, b: o
     """student(x, w, b, stride, padding) -> (out, cache), out against Keras's
     Conv2DTranspose arithmetic (the reference `conv_transpose2d_forward`)."""
     x, w, b = (np.asarray(a, dtype=np.float64) for a in (x, w, b))
-    label = f"conv_transpose2d_forward(stride={stride}, padding={padding})"
+    label = f"conv_transpose2d_forward(s={stride}, p={padding})"
 
     def out_of_student(x_: np.ndarray, w_: np.ndarray, **kwargs: object) -> object:
         return _out_of(label, student(x_, w_, b, kwargs["stride"], kwargs["padding"]))
@@ -591,7 +593,7 @@ def check_conv_transpose2d_backward(student: Callable, x: object, w: object, b: 
                                     forbidden: Sequence[Callable] = ()) -> None:
     """student(dout, cache) with the lab's cache (x, w, b, stride, padding)."""
     x, w, b, dout = (np.asarray(a, dtype=np.float64) for a in (x, w, b, dout))
-    name = f"conv_transpose2d_backward(stride={stride}, padding={padding})"
+    name = f"conv_transpose2d_backward(s={stride}, p={padding})"
     got = call_own(name, student, dout, (x.copy(), w.copy(), b.copy(), stride, padding),
                    forbidden=forbidden)
     _, cache = reference.conv_transpose2d_forward(x, w, b, stride=stride, padding=padding)
@@ -659,7 +661,7 @@ def check_iou_per_class(student: Callable, predicted: object, truth: object, num
                         *, forbidden: Sequence[Callable] = ()) -> None:
     """iou_per_class(predicted, truth, num_classes) -> (num_classes,), NaN where absent."""
     predicted, truth = np.asarray(predicted), np.asarray(truth)
-    name = f"iou_per_class(predicted, truth, {num_classes})"
+    name = "iou_per_class"
     got = checks.as_checked_array(name, call_own(name, student, predicted, truth, num_classes,
                                                  forbidden=forbidden))
     expected = metrics.iou_per_class(predicted, truth, num_classes)
@@ -693,7 +695,7 @@ def check_mean_iou(student: Callable, predicted: object, truth: object, num_clas
                    forbidden: Sequence[Callable] = ()) -> None:
     """mean_iou, given the reference iou_per_class: the mean over the classes present."""
     predicted, truth = np.asarray(predicted), np.asarray(truth)
-    name = f"mean_iou(predicted, truth, {num_classes})"
+    name = "mean_iou"
     with checks.dependencies_replaced(student, iou_per_class=plain_iou_per_class):
         got = call_own(name, student, predicted, truth, num_classes, forbidden=forbidden)
     ious = metrics.iou_per_class(predicted, truth, num_classes)

@@ -24,6 +24,7 @@ import io
 import re
 import signal
 import sys
+import time
 import tokenize
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -301,8 +302,10 @@ def main(argv: list[str] | None = None) -> int:
         if not (args.solutions / lab).exists():
             print(f"{lab}: not in {args.solutions}")
             continue
+        started = time.process_time()
         outcomes, total = run_lab(args.solutions, lab)
-        print(f"{lab}: {summary(outcomes, total)}", flush=True)
+        print(f"{lab}: {summary(outcomes, total)} ({time.process_time() - started:.0f} s of "
+              f"CPU)", flush=True)
         if args.verbose:
             for o in outcomes:
                 if o.lost == 0 or o.lost > o.allowed:

@@ -173,5 +173,5 @@ def test_a_crash_in_the_student_function_is_reported_with_the_line():
         return rows
 
     first, ids = first_line_and_id(lab_checks.check_im2col, im2col, X4, 2, 2)
-    assert first.startswith("im2col(x, 2, 2, stride=1, padding=0): your code raised ValueError")
+    assert first.startswith("im2col(x, 2, 2, s=1, p=0): your code raised ValueError")
     assert ids == ["crashed"]

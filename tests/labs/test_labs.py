@@ -2,8 +2,9 @@
 
 For every lab: the solution scores full marks, the released exercise scores zero, the release
 holds no solution code or hidden test, and exercises/ is what generate_assignment makes from
-solutions/ today. Two doctored submissions check that credit is partial and that the
-diagnostics reach the student.
+solutions/ today. Doctored submissions check that credit is partial and isolated per function
+(a bug in a forward pass costs that function's points only) and that the diagnostics, with
+their mistake ids, reach the student.
 """
 
 from __future__ import annotations
@@ -144,6 +145,20 @@ def test_solution_scores_full_marks_and_release_zero(course, lab):
                      "def conv2d_forward_loops(x, w, b, stride=1, padding=0):\n"
                      "    return _mine(x, w, b, stride=stride, padding=padding)\n")
         course.submit("aliaser", lab, alias)
+        forward_bug = notebook(course.root / "solutions", lab)  # credit isolated per function
+        solved = cell_source(forward_bug, "conv2d_forward_loops")
+        assert "np.tensordot(window, w," in solved
+        replace_cell(forward_bug, "conv2d_forward_loops", solved.replace(
+            "np.tensordot(window, w,", "np.tensordot(window, w[::-1, ::-1],"))
+        course.submit("forward_bug", lab, forward_bug)
+    if lab == "lab3_pooling":  # a bug in the max-pool forward pass costs its points only
+        forward_bug = notebook(course.root / "solutions", lab)
+        solved = cell_source(forward_bug, "maxpool2d_forward")
+        assert "out = np.full((N, Ho, Wo, C), -np.inf)" in solved
+        replace_cell(forward_bug, "maxpool2d_forward",
+                     solved.replace("out = np.full((N, Ho, Wo, C), -np.inf)",
+                                    "out = np.zeros((N, Ho, Wo, C))"))
+        course.submit("forward_bug", lab, forward_bug)
     course.nbgrader("autograde", lab, "--force")
 
     full = course.max_scores(lab)
@@ -154,9 +169,19 @@ def test_solution_scores_full_marks_and_release_zero(course, lab):
         assert scores["test_corr2d"] == 0.0
         assert scores["test_conv1d_basic"] == full["test_conv1d_basic"]
         assert "the kernel is flipped" in course.feedback("flipper", lab, "test_corr2d")
+        assert "[mistake: flipped_kernel]" in course.feedback("flipper", lab, "test_corr2d")
     if lab == "lab2_conv_layer":
         scores = course.scores("aliaser", lab)
         assert scores["test_conv2d_forward_loops"] == 0.0
         assert scores["test_im2col"] == full["test_im2col"]
         assert "reference implementation" in course.feedback("aliaser", lab,
                                                              "test_conv2d_forward_loops")
+        scores = course.scores("forward_bug", lab)
+        assert scores == {**full, "test_conv2d_forward_loops": 0.0}
+        assert "[mistake: flipped_kernel]" in course.feedback("forward_bug", lab,
+                                                              "test_conv2d_forward_loops")
+    if lab == "lab3_pooling":
+        scores = course.scores("forward_bug", lab)
+        assert scores == {**full, "test_maxpool2d_forward": 0.0}
+        assert "[mistake: maxpool_starts_at_zero]" in course.feedback(
+            "forward_bug", lab, "test_maxpool2d_forward")
