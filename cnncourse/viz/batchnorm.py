@@ -35,5 +35,5 @@ def plot_batch_normalisation(before: np.ndarray, after: np.ndarray, *,
         ax.set_xlabel("value", fontsize=10)
         ax.set_yticks([])
         ax.tick_params(labelsize=9)
-        ax.legend(fontsize=8.5, title="mean \u00b1 std", title_fontsize=8.5, loc="upper left")
+        ax.legend(fontsize=9, title="mean \u00b1 std", title_fontsize=9, loc="upper left")
     return fig
