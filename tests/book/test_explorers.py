@@ -551,8 +551,10 @@ def test_explorers_start_in_the_built_page(open_chapter: Callable[[str], Visit],
     assert ids, f"{page}: the chapter calls an explorer but the page has none"
     all_ids = visit.page.evaluate(
         "Array.from(document.querySelectorAll('[id]')).map(n => n.id)")
-    duplicated = sorted({i for i in all_ids if all_ids.count(i) > 1})
-    assert not duplicated, f"{page}: element ids used twice: {duplicated}"
+    ours = visit.page.evaluate(
+        "Array.from(document.querySelectorAll('div.cnnx, div.cnnx [id]')).map(n => n.id)")
+    duplicated = sorted({i for i in ours if all_ids.count(i) > 1})
+    assert not duplicated, f"{page}: explorer ids used twice on the page: {duplicated}"
     started = visit.page.locator("div.cnnx.cnnx-live").count()
     assert started == len(ids), f"{page}: {len(ids) - started} explorer(s) did not start"
     visit.assert_clean()
