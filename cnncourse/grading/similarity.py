@@ -28,6 +28,11 @@ A pair's score is the share of the shorter answer found in the other one: 1.0 wh
 is contained in the other. A score above the threshold is a reason to look at the two
 notebooks, never a verdict: short answers and a single correct way to write a function make
 honest students alike.
+
+The common-passage rule has the blind spot MOSS has: code that most of the class copied from one
+source is not evidence between any two of them. `compare_lab(..., with_solution=True)` (command
+option --with-solution) adds the lab's own solution as the student "(solution)", so a leaked
+solution still shows; `common_share=1` turns the rule off.
 """
 
 from __future__ import annotations
