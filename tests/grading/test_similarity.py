@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -201,45 +202,45 @@ def test_a_release_without_solution_cells_is_refused(release):
 
 
 # ----------------------------------------------------------------------------- the command
-TINY_ANSWERS = {
-    "ada": ["K = len(w)\nout = np.zeros(len(x) - K + 1)\nfor i in range(len(out)):\n"
-            "    total = 0.0\n    for u in range(K):\n        total += w[u] * x[i + u]\n"
-            "    out[i] = total\nreturn out",
-            "return (n + 2 * padding - k) // stride + 1"],
-    "bert": ["L = len(w)\nres = np.zeros(len(x) - L + 1)\nfor j in range(len(res)):\n"
-             "    s = 0.0  # running sum\n    for t in range(L):\n        s += w[t]*x[j+t]\n"
-             "    res[j] = s\nreturn res",
-             "return (n+2*padding-k)//stride+1"],
-    "cleo": ["from numpy.lib.stride_tricks import sliding_window_view\n\n"
-             "return np.einsum('ik,k->i', sliding_window_view(x, len(w)), w)",
-             "return int(np.floor((n + 2 * padding - k) / stride)) + 1"],
-}
+def lab1_course(root: Path) -> Path:
+    """A course folder holding lab 1's source and release (copied; nothing is run)."""
+    for folder in ("solutions", "exercises"):
+        shutil.copytree(ROOT / folder / LAB1, root / folder / LAB1)
+    (root / "nbgrader_config.py").write_text(
+        "c = get_config()  # noqa: F821\n"
+        'c.CourseDirectory.source_directory = "solutions"\n'
+        'c.CourseDirectory.release_directory = "exercises"\n')
+    return root
 
 
-def test_the_command_writes_an_offline_page_and_ranks_the_copy(tiny_course, capsys):
-    lab = "lab0_tiny"
-    release = nbformat.read(tiny_course.release / lab / f"{lab}.ipynb", as_version=4)
-    ids = solution_ids(release)
-    for student, bodies in TINY_ANSWERS.items():
-        notebook = filled(release, dict(zip(ids, ([b] for b in bodies), strict=True)))
-        folder = tiny_course.submitted / student / lab
-        folder.mkdir(parents=True)
-        nbformat.write(notebook, folder / f"{lab}.ipynb")
-    source = nbformat.read(tiny_course.source / lab / f"{lab}.ipynb", as_version=4)
-    (tiny_course.submitted / "leak" / lab).mkdir(parents=True)  # hands in the lab's solution
-    nbformat.write(source, tiny_course.submitted / "leak" / lab / f"{lab}.ipynb")
-    (tiny_course.submitted / "dan" / lab).mkdir(parents=True)
-    (tiny_course.submitted / "dan" / lab / f"{lab}.ipynb").write_text("{not json")
+def test_the_command_writes_an_offline_page_and_ranks_the_copy(tmp_path, lab1_class, capsys):
+    course = lab1_course(tmp_path)
+    for student, notebook in lab1_class.items():
+        (course / "submitted" / student / LAB1).mkdir(parents=True)
+        nbformat.write(notebook, course / "submitted" / student / LAB1 / f"{LAB1}.ipynb")
+    (course / "submitted" / "dan" / LAB1).mkdir(parents=True)
+    (course / "submitted" / "dan" / LAB1 / f"{LAB1}.ipynb").write_text("{not json")
 
-    assert main(["similarity", lab, "--course", str(tiny_course.root)]) == 0
-    out = capsys.readouterr().out
-    assert "ada ~ bert" in out.splitlines()[1]
-    assert "not compared: dan" in out
-    assert "never a verdict" in out
-    page = (tiny_course.autograded / f"{lab}_similarity.html").read_text()
+    assert main(["similarity", LAB1, "--course", str(course)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "6 answers compared, 15 pairs; 1 at or above the threshold 0.5"
+    assert "FLAG" in lines[1] and "ada ~ bert" in lines[1]
+    assert "FLAG" not in lines[2]
+    assert any(line.startswith("  not compared: dan: ") for line in lines)
+    assert "never a verdict" in lines[-2]
+    page = (course / "autograded" / f"{LAB1}_similarity.html").read_text()
     assert "ada ~ bert" in page and "<mark>" in page and "never a verdict" in page
     assert not re.search(r"""(src|href)=["']?(https?:)?//|@import|url\(""", page)
 
-    assert main(["similarity", lab, "--course", str(tiny_course.root), "--with-solution"]) == 0
-    top = capsys.readouterr().out.splitlines()[1]
-    assert "FLAG" in top and "(solution) ~ leak" in top
+
+def test_with_solution_a_leaked_solution_is_the_top_pair(tmp_path, lab1_class, capsys):
+    course = lab1_course(tmp_path)
+    submissions = {"cleo": lab1_class["cleo"], "emil": lab1_class["emil"],
+                   "leak": nbformat.read(course / "solutions" / LAB1 / f"{LAB1}.ipynb", 4)}
+    for student, notebook in submissions.items():
+        (course / "submitted" / student / LAB1).mkdir(parents=True)
+        nbformat.write(notebook, course / "submitted" / student / LAB1 / f"{LAB1}.ipynb")
+    assert main(["similarity", LAB1, "--course", str(course), "--with-solution"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "FLAG" in lines[1] and "(solution) ~ leak" in lines[1]
+    assert "FLAG" not in lines[2]
