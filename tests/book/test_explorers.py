@@ -475,7 +475,8 @@ def test_fallback_picture_without_javascript(open_explorer: Callable[..., Visit]
 def test_fits_a_phone(open_explorer: Callable[..., Visit], make: Callable) -> None:
     visit = open_explorer(make(), viewport=PHONE, is_mobile=True, has_touch=True)
     page = visit.page
-    assert not page.locator(".cnnx-fallback").is_visible(), "the explorer did not start"
+    assert page.locator(".cnnx.cnnx-live .cnnx-app").count() == 1, "the explorer did not start"
+    assert page.locator(".cnnx-fallback").count() == 0, "the static picture is still there"
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"the page is {width} px wide on a {PHONE['width']} px phone"
     visit.assert_clean()

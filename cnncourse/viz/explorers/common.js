@@ -1,7 +1,8 @@
 // Helpers shared by every explorer. This file is inlined, with one explorer's script, inside a
 // function scope: nothing here becomes a global of the page.
 
-// Build the explorer inside its root <div>; the static fallback picture stays if this fails.
+// Build the explorer inside its root <div>, then remove the static fallback picture (it stays
+// if this fails, and wherever scripts do not run).
 function startExplorer(id, main) {
   var root = document.getElementById(id);
   if (!root || root.getAttribute("data-started")) return;
@@ -16,6 +17,8 @@ function startExplorer(id, main) {
     throw error;
   }
   root.classList.add("cnnx-live");
+  Array.prototype.forEach.call(root.querySelectorAll(".cnnx-fallback, .cnnx-fallback-note"),
+                               function (node) { root.removeChild(node); });
 }
 
 // el("p", {"class": "x", onclick: f}, ["text", child]) -> a new element.

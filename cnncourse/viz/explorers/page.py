@@ -2,8 +2,9 @@
 
 The HTML an explorer returns is a single <div> that carries everything it needs inline:
 
-- a static PNG of the explorer's first state (`fallback`), shown until the script runs, so a
-  reader without JavaScript (or a notebook viewer that strips scripts) still sees a figure;
+- a static PNG of the explorer's first state (`fallback`), shown until the script runs (which
+  removes it), so a reader without JavaScript, or a notebook viewer that strips scripts, still
+  sees a figure;
 - the numbers the package computed, as JSON in <script type="application/json">;
 - the shared helpers (`common.js`) and the explorer's own script (`<kind>.js`), read from this
   package's data files and inlined, and the stylesheet `explorer.css`.
