@@ -267,14 +267,22 @@ def reference_conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int = 
 
 def conv2d_mistakes(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int,
                     padding: int) -> Mistakes:
-    """The conv layer's own slips: bias left out, stride left out of the window positions."""
-    Ho = (x.shape[1] + 2 * padding - w.shape[0]) // stride + 1
-    Wo = (x.shape[2] + 2 * padding - w.shape[1]) // stride + 1
+    """The conv layer's own slips: bias left out, stride left out of the window positions,
+    padding left out of the size of one axis (named from the shape alone)."""
+    N, H, W, _ = x.shape
+    KH, KW, _, F = w.shape
+    Ho = (H + 2 * padding - KH) // stride + 1
+    Wo = (W + 2 * padding - KW) // stride + 1
+    Ho_unpadded, Wo_unpadded = (H - KH) // stride + 1, (W - KW) // stride + 1
     return {
         "bias_missing": lambda: reference_conv2d(x, w, 0 * b, stride, padding),
         "stride_ignored_in_windows": lambda: reference_conv2d(x, w, b, 1, padding)[:, :Ho, :Wo],
         "size_ignores_padding#Ho = (H + 2p - KH) // s + 1": lambda: reference_conv2d(
             x, w, b, stride, 0),
+        "size_ignores_padding#in Ho = (H + 2p - KH) // s + 1": lambda: np.zeros(
+            (N, Ho_unpadded, Wo, F)),
+        "size_ignores_padding#in Wo = (W + 2p - KW) // s + 1": lambda: np.zeros(
+            (N, Ho, Wo_unpadded, F)),
     }
 
 

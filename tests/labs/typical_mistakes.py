@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+from mutants import KERAS_CELLS
 
 ROOT = Path(__file__).resolve().parents[2]
 MARKERS = re.compile(r"[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n")
@@ -220,6 +221,9 @@ def student_notebook(release: Path, solutions: Path, lab: str,
                for c in nbformat.read(solutions / lab / f"{lab}.ipynb", as_version=4).cells
                if c.metadata.get("nbgrader", {}).get("solution")}
     nb = nbformat.read(release / lab / f"{lab}.ipynb", as_version=4)
+    # the Keras sections train networks and hold no numpy mistake: left out, to keep it quick
+    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id")
+                not in KERAS_CELLS.get(lab, ()) and not _after_keras(nb, c, lab)]
     for cell in nb.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if grade_id in answers:
@@ -229,6 +233,13 @@ def student_notebook(release: Path, solutions: Path, lab: str,
                     raise ValueError(f"{lab} {mistake.name}: {mistake.old!r} not in the answer")
                 cell.source = cell.source.replace(mistake.old, mistake.new, 1)
     return nb
+
+
+def _after_keras(nb: nbformat.NotebookNode, cell: nbformat.NotebookNode, lab: str) -> bool:
+    """Whether the cell comes after the first Keras cell of the lab (its prose and demos)."""
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+    keras = [i for i, gid in enumerate(ids) if gid in KERAS_CELLS.get(lab, ())]
+    return bool(keras) and nb.cells.index(cell) >= keras[0] - 1
 
 
 def validate(paths: list[Path], env: dict[str, str]) -> str:
