@@ -59,6 +59,10 @@ def test_a_second_run_on_the_same_gradebook_is_refused(tiny_course, capsys):
         pass
 
 
+def interruptible() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.slow
 def test_ctrl_c_stops_at_once_and_keeps_what_was_recorded(tmp_path):
     """One worker, one correct submission then three that loop for 300 s a cell: after the
@@ -73,9 +77,12 @@ def test_ctrl_c_stops_at_once_and_keeps_what_was_recorded(tmp_path):
     for name in ("b_loop", "c_loop", "d_loop"):
         save(course.submitted / name / TINY, with_extra_cell(correct, STUBBORN_LOOP))
     script = Path(sys.executable).parent / "cnncourse"
+    # as a terminal would: a test runner started in the background ignores SIGINT, and its
+    # children would inherit that
     run = subprocess.Popen([str(script), "grade", TINY, "--course", str(course.root), "-j", "1",
                             "--cell-timeout", "300"], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True)  # fmt: skip
+                           stderr=subprocess.PIPE, text=True,
+                           preexec_fn=interruptible)  # fmt: skip
     first = course.autograded / "a_correct" / TINY
     deadline = time.monotonic() + 600
     while not first.exists() and run.poll() is None and time.monotonic() < deadline:
