@@ -113,8 +113,9 @@ def graded_cells(source: nbformat.NotebookNode) -> dict[str, float]:
     return cells
 
 
-def gradebook_scores(db_url: str, course_id: str, lab: str) -> dict[str, dict[str, float]]:
-    """{student: {graded cell: points}} of every submission of `lab` in the gradebook."""
+def gradebook_scores(db_url: str, course_id: str,
+                     lab: str) -> tuple[dict[str, dict[str, float]], dict[str, float]]:  # fmt: skip
+    """({student: {graded cell: points}}, {graded cell: points available}) of `lab`."""
     import warnings
 
     from nbgrader.api import Gradebook, MissingEntry
@@ -129,12 +130,14 @@ def gradebook_scores(db_url: str, course_id: str, lab: str) -> dict[str, dict[st
         except MissingEntry:
             raise ValueError(f"the gradebook has no grades for {lab!r}: run "
                              f"`cnncourse grade {lab}` first") from None  # fmt: skip
+        available = {cell.name: float(cell.max_score)
+                     for notebook in assignment.notebooks for cell in notebook.grade_cells}
         for submission in assignment.submissions:
             scores[submission.student.id] = {
                 grade.name: float(grade.score)
                 for notebook in submission.notebooks for grade in notebook.grades
             }  # fmt: skip
-    return scores
+    return scores, available
 
 
 def read_summary(path: Path) -> dict[str, dict[str, str]]:
@@ -212,9 +215,12 @@ def class_report(course, lab: str) -> ClassReport:
     """The report of `lab` in a course graded with `cnncourse grade`."""
     course.check_lab(lab)
     source = nbformat.read(course.source / lab / f"{lab}.ipynb", as_version=4)
-    scores = gradebook_scores(course.db_url, course.course_id, lab)
+    scores, available = gradebook_scores(course.db_url, course.course_id, lab)
+    # the source's order; the gradebook's points (it graded with them), its cells included
+    cells = {cell: available.get(cell, points) for cell, points in graded_cells(source).items()}
+    cells.update({cell: points for cell, points in available.items() if cell not in cells})
     summary = read_summary(course.autograded / f"{lab}_summary.csv")
-    return build_report(lab, graded_cells(source), scores, summary, course.autograded)
+    return build_report(lab, cells, scores, summary, course.autograded)
 
 
 # ----------------------------------------------------------------------------- terminal
