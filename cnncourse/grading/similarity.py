@@ -316,7 +316,7 @@ def read_submissions(
 
     Notebooks are read (and misnamed ones found) as the grading driver reads them.
     """
-    from cnncourse.grading.driver import find_students
+    from cnncourse.grading.course import find_students
     from cnncourse.grading.validation import LabCells, check_submission
 
     cells = LabCells.from_source(lab, source, release)
