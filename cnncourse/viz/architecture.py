@@ -439,11 +439,13 @@ def plot_architectures(
     ax.set_xlim(-0.1, width + 0.1)
     ax.set_ylim(max(heights) + 0.05, -0.05)
     ax.set_axis_off()
-    x0 = 0.0
+    x0, bottom = 0.0, 0.0
     for (title, boxes), g, room in zip(diagrams, geometries, rooms, strict=True):
         sub = _OffsetAxes(ax, x0)
-        _draw_graph(sub, boxes, g, show_names=show_names, title=title)
+        bottom = max(bottom, _draw_graph(sub, boxes, g, show_names=show_names, title=title)[1])
         x0 += share * int(max(_lanes(boxes)) + 1) + room + 0.3
+    fig.set_size_inches(width + 0.2, bottom + 0.15)  # as tall as the drawing, no blank foot
+    ax.set_ylim(bottom + 0.1, -0.05)
     return fig
 
 
