@@ -112,7 +112,7 @@ def _json_for_script(data: dict[str, Any]) -> str:
 def build_explorer(kind: str, data: dict[str, Any], fallback_png: bytes, alt: str) -> Explorer:
     """Assemble the explorer's <div>: fallback picture, data, style and script, all inline.
 
-    The script finds its root by id, hides the fallback and builds the interactive view; if it
+    The script finds its root by id, builds the interactive view and removes the fallback; if it
     never runs, the fallback stays. Raises ValueError if the result exceeds SIZE_BUDGET_BYTES.
     """
     payload = _json_for_script(data)
