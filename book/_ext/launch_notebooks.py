@@ -5,7 +5,9 @@ The chapters are MyST Markdown, which Colab cannot open. So:
 1. Every executed chapter is written to the site as `_sources/<page>.ipynb` (the page's .ipynb
    download button) with one cell added at the top that installs the course package where it is
    missing (Colab; it does nothing where `cnncourse` imports, as on Binder or the student's
-   machine).
+   machine). Its outputs come from the execution cache: myst-nb 1.4 writes
+   `jupyter_execute/<page>.ipynb` without outputs when the chapter was not executed again
+   (it merges the cached outputs into a copy), which is every chapter of a cached CI build.
 2. The GitHub workflow (.github/workflows/book.yml) commits those notebooks, on top of the
    commit that was built, to the branch named by `launch_notebooks_branch` (default `notebooks`).
 3. The Colab and Binder buttons that sphinx-book-theme draws are pointed at `<page>.ipynb` on that
@@ -15,10 +17,12 @@ The chapters are MyST Markdown, which Colab cannot open. So:
 
 from __future__ import annotations
 
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 import nbformat
+from jupyter_cache import get_cache
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
@@ -101,17 +105,33 @@ def retarget_launch_buttons(
     write_published_notebook(app, pagename)
 
 
+def executed_notebook(app: Sphinx, pagename: str) -> nbformat.NotebookNode | None:
+    """The chapter as myst-nb read it, with the outputs of its execution (from the cache when
+    the chapter was not executed in this build); None when myst-nb wrote no notebook."""
+    path = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
+    if not path.exists():
+        return None
+    notebook = nbformat.read(path, as_version=4)
+    config = app.env.mystnb_config
+    if config.execution_mode == "cache" and config.execution_cache_path:
+        with suppress(KeyError):  # not in the cache: the notebook is as executed
+            _, notebook = get_cache(config.execution_cache_path).merge_match_into_notebook(
+                notebook
+            )
+    return notebook
+
+
 def write_published_notebook(app: Sphinx, pagename: str) -> None:
     """Write `_sources/<pagename>.ipynb`: the executed chapter with the install cell first."""
-    executed = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
-    if not executed.exists():
-        logger.warning(f"no executed notebook for {pagename} at {executed}", type="launch")
+    executed = executed_notebook(app, pagename)
+    if executed is None:
+        logger.warning(f"no executed notebook for {pagename}", type="launch")
         return
     options = app.config.html_theme_options
     source = install_cell_source(
         options.get("repository_url", ""), options.get("repository_branch", "main")
     )
-    notebook = with_install_cell(nbformat.read(executed, as_version=4), source)
+    notebook = with_install_cell(executed, source)
     target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, target)

@@ -8,8 +8,9 @@ request to another host refused and recorded (the site must work offline: MathJa
 scripts come from the site itself). What the tests check is measured during those two loads
 (`desktop_view`, `phone_view`, cached per page); each test asserts one property, so a failure
 names the page and the property. The chapters (every page of _toc.yml but the introduction and
-the references) follow /tmp/team/BOOK_CONVENTIONS: objectives, a summary, exercises with answers
-hidden until clicked, static figures, one output per cell, code no wider than the column.
+the references) follow the book's conventions: a "What you will learn" block, a Summary,
+exercises with worked answers hidden until clicked, static figures, one output per cell, code no
+wider than the column (80 characters).
 """
 
 from __future__ import annotations
@@ -182,10 +183,11 @@ def published_notebook(site: Path, page: str) -> nbformat.NotebookNode:
 def test_launch_buttons_open_the_published_notebook(built_site: Path, page: str) -> None:
     notebook_path = Path(page).with_suffix(".ipynb").as_posix()
     github = REPOSITORY_URL.removeprefix("https://github.com/")
+    launch = CONFIG["launch_buttons"]
+    assert launch["notebook_interface"] == "jupyterlab", launch
     expected = {
-        f"https://colab.research.google.com/github/{github}/blob/{NOTEBOOKS_BRANCH}/"
-        f"{notebook_path}",
-        f"https://mybinder.org/v2/gh/{github}/{NOTEBOOKS_BRANCH}?urlpath=lab/tree/"
+        f"{launch['colab_url']}/github/{github}/blob/{NOTEBOOKS_BRANCH}/{notebook_path}",
+        f"{launch['binderhub_url']}/v2/gh/{github}/{NOTEBOOKS_BRANCH}?urlpath=lab/tree/"
         f"{notebook_path}",
     }
     links = set(parse_page(built_site / page).hrefs)
@@ -433,7 +435,8 @@ class PageView:
         for title in reader.locator("article .solution > .admonition-title").all():
             title.click()
         self.answers_shown_after = reader.evaluate(ANSWERS_SHOWN_JS)
-        reader.wait_for_load_state("networkidle")  # whatever a click loaded is recorded too
+        # The fonts the shown answers need (MathJax's) are requested, and recorded, by now.
+        reader.evaluate("async () => { await document.fonts.ready; }")
 
 
 @pytest.fixture(scope="session")
