@@ -35,12 +35,13 @@ INSTALL_CELL_TEMPLATE = """\
 import importlib.util
 
 if importlib.util.find_spec("cnncourse") is None:
-    %pip install --quiet "cnncourse @ git+{repository_url}@{branch}"
+    %pip install --quiet "cnncourse[keras] @ git+{repository_url}@{branch}"
     importlib.invalidate_caches()"""
 
 
 def install_cell_source(repository_url: str, branch: str) -> str:
-    """The first cell of a published chapter: `pip install` the course from its repository."""
+    """The first cell of a published chapter: `pip install` the course from its repository,
+    with Keras (the version ranges of pyproject.toml keep Colab's own TensorFlow)."""
     return INSTALL_CELL_TEMPLATE.format(repository_url=repository_url.rstrip("/"), branch=branch)
 
 

@@ -235,7 +235,7 @@ def test_published_chapter_installs_the_course_where_it_is_missing(
         f"{page}: the first cell does something although cnncourse is installed"
     )
     magics = run_install_cell(first.source, cnncourse_installed=False)
-    expected = f"cnncourse @ git+{REPOSITORY_URL}@{CONFIG['repository']['branch']}"
+    expected = f"cnncourse[keras] @ git+{REPOSITORY_URL}@{CONFIG['repository']['branch']}"
     assert len(magics) == 1 and magics[0][0] == "pip" and expected in magics[0][1], (
         f"{page}: without cnncourse the first cell should `%pip install {expected!r}`: {magics}"
     )
@@ -251,10 +251,16 @@ def test_the_workflow_publishes_the_branch_the_buttons_open() -> None:
 
 
 def test_binder_installs_the_course_with_its_python() -> None:
-    requirements = (ROOT / "binder" / "requirements.txt").read_text().splitlines()
-    assert "." in [line.strip() for line in requirements], (
-        "binder/requirements.txt must install the course from the launched commit ('.')"
+    lines = (ROOT / "binder" / "requirements.txt").read_text().splitlines()
+    requirements = [line.strip() for line in lines if line.strip() and line[0] != "#"]
+    assert ".[keras]" in requirements, (
+        "binder/requirements.txt must install the course with Keras from the launched commit "
+        f"('.[keras]'): {requirements}"
     )
+    constraints = [line.split(maxsplit=1)[1] for line in requirements if line.startswith("-c ")]
+    assert constraints and (ROOT / "binder" / constraints[0]).resolve() == (
+        (ROOT / "constraints.txt").resolve()
+    ), "binder/requirements.txt should pin the book's versions with -c ../constraints.txt"
     runtime = (ROOT / "binder" / "runtime.txt").read_text().strip()
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     minimum = re.fullmatch(r">=\s*3\.(\d+)", project["requires-python"])
