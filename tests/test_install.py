@@ -102,3 +102,13 @@ def test_gpu_extra_resolves_to_one_tensorflow(tmp_path):
     names = {item["metadata"]["name"].lower() for item in json.loads(report.read_text())["install"]}
     assert "tensorflow" in names and "nvidia-cudnn-cu12" in names
     assert "tensorflow-cpu" not in names
+
+
+def test_explorers_work_from_a_plain_install(base_install):
+    """Their scripts are package data: a wheel without them would give pages that do nothing."""
+    probe = ("from cnncourse.viz.explorers import arithmetic_explorer\n"
+             "html = arithmetic_explorer().html\n"
+             "assert '<script' in html and 'function' in html, html[:500]\n")
+    completed = subprocess.run([str(base_install / "python"), "-c", probe], capture_output=True,
+                               text=True, timeout=300, env=dict(os.environ, MPLBACKEND="Agg"))
+    assert completed.returncode == 0, completed.stderr[-3000:]
