@@ -375,16 +375,25 @@ async (columns) => {
 LAYOUT_JS = """
 () => {
   const article = document.querySelector('article.bd-article') || document.body;
-  const right = article.getBoundingClientRect().right;
-  const label = el => (el.getAttribute('src') || el.textContent || el.tagName)
-      .trim().split('\\n')[0].slice(0, 60);
+  const label = el => (el.id || el.getAttribute('alt') || el.getAttribute('src')
+                       || el.textContent || el.tagName).trim().split('\\n')[0].slice(0, 60);
+  // Where an element's visible space ends: the text column, or the box that scrolls it.
+  const visibleRight = el => {
+    for (let box = el.parentElement; box && box !== article; box = box.parentElement) {
+      if (getComputedStyle(box).overflowX !== 'visible') {
+        return box.getBoundingClientRect().left + box.clientLeft + box.clientWidth;
+      }
+    }
+    const rect = article.getBoundingClientRect();
+    return rect.right - parseFloat(getComputedStyle(article).paddingRight);
+  };
   return {
     page_overflow: document.documentElement.scrollWidth - window.innerWidth,
     cut_images: Array.from(article.querySelectorAll('img'))
         .filter(img => img.getBoundingClientRect().width > 0)
-        .filter(img => img.getBoundingClientRect().right > right + 1)
+        .filter(img => img.getBoundingClientRect().right > visibleRight(img) + 1)
         .map(img => `${label(img)} (right edge ${Math.round(img.getBoundingClientRect().right)}`
-                    + ` px, column ends at ${Math.round(right)} px)`),
+                    + ` px, visible up to ${Math.round(visibleRight(img))} px)`),
     scrolling_blocks: Array.from(article.querySelectorAll('pre'))
         .filter(pre => pre.scrollWidth > pre.clientWidth + 1)
         .map(pre => `${label(pre)} (${pre.scrollWidth} px in ${pre.clientWidth} px)`),
