@@ -1,9 +1,21 @@
-"""Grading throughput: plain `nbgrader autograde` against the parallel, sandboxed driver.
+"""Grading throughput: plain nbgrader, the local pool and a Dask cluster, side by side in one run.
 
-Both grade the same 30 submissions of lab 1 (a numpy lab: correct, blank, partly right, flipped
-kernel, off-by-one padding, six of each) in two copies of one course, in this one run, and must
-agree on every grade. Prints submissions per minute and the ratio. Target on a 2-core machine:
-the driver (2 workers) at least 1.7x plain nbgrader.
+Part 1, throughput. The same class (COUNT submissions of a lab: correct, blank, partly right,
+flipped kernel, off-by-one padding, in turn) is graded in three copies of one course by
+    plain `nbgrader autograde LAB`  (one process, one kernel after the other, no sandbox)
+    the local pool                  (`cnncourse grade`, JOBS workers, sandboxed)
+    a Dask cluster on this machine  (`cnncourse grade --scheduler local`, JOBS workers)
+which must agree on every grade; prints submissions per minute for each.
+
+Part 2, where a submission's time goes, one worker, SAMPLE submissions (one of each kind):
+    the floor        the notebook alone: kernel start and its cells in nbclient, nothing else
+    plain nbgrader   the same notebooks through `nbgrader autograde`
+    worker, no sandbox / worker, bubblewrap   seconds the worker spends per submission
+    recording        seconds the driver spends recording one result (its serial work)
+and, for the Dask pool, the driver's serial work per submission (packing the submission,
+unpacking and recording the result) and the bytes that travel, from which the throughput model
+of the README follows: rate = min(workers x rate of one worker, 1 / driver's serial seconds,
+bandwidth / bytes per submission).
 
     python benchmarks/bench_grading.py [--lab lab1_convolution] [--count 30] [--jobs N]
 """
@@ -12,22 +24,20 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+import cnncourse.grading.dask_pool as dask_pool  # noqa: E402
+import cnncourse.grading.driver as driver  # noqa: E402
 from cnncourse.grading.demo import make_demo_course, synthetic_submission  # noqa: E402
-from cnncourse.grading.driver import (  # noqa: E402
-    DEFAULT_JOBS,
-    Course,
-    GradingOptions,
-    grade_lab,
-    sandbox_mode,
-)
+from cnncourse.grading.driver import DEFAULT_JOBS, Course, GradingOptions, grade_lab  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 KINDS = ("correct", "blank", "partly_right", "flipped_kernel", "off_by_one_padding")
@@ -50,38 +60,74 @@ def plain_nbgrader(course: Course, lab: str) -> tuple[float, dict[str, float]]:
     from nbgrader.api import Gradebook
 
     start = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "nbgrader", "autograde", lab],
-        cwd=course.root, check=True, capture_output=True,
-    )  # fmt: skip
+    subprocess.run([sys.executable, "-m", "nbgrader", "autograde", lab], cwd=course.root,
+                   check=True, capture_output=True)  # fmt: skip
     seconds = time.perf_counter() - start
     with Gradebook(course.db_url) as gb:
         grades = {s.student.id: float(s.score) for s in gb.assignment_submissions(lab)}
     return seconds, grades
 
 
-def driver(course: Course, lab: str, jobs: int) -> tuple[float, dict[str, float]]:
-    options = GradingOptions(jobs=jobs, progress=False)
-    print(f"driver sandbox: {sandbox_mode(options)}")
+class Timed:
+    """Wraps a function of a module and adds up the seconds spent in it (and its calls)."""
+
+    def __init__(self, module, name: str) -> None:
+        self.module, self.name, self.original = module, name, getattr(module, name)
+        self.seconds: list[float] = []
+        setattr(module, name, self)
+
+    def __call__(self, *args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return self.original(*args, **kwargs)
+        finally:
+            self.seconds.append(time.perf_counter() - start)
+
+    def restore(self) -> None:
+        setattr(self.module, self.name, self.original)
+
+
+def pooled(course: Course, lab: str, options: GradingOptions) -> tuple[float, dict, dict]:
+    """Seconds for grade_lab, the grades, and the driver's timings per submission."""
+    recording = Timed(driver, "record_or_note")
+    packing = Timed(dask_pool, "pack_folder")
+    unpacking = Timed(dask_pool, "unpack")
     start = time.perf_counter()
-    results = grade_lab(course, lab, options=options)
+    try:
+        results = grade_lab(course, lab, options=options)
+    finally:
+        for timed in (recording, packing, unpacking):
+            timed.restore()
     seconds = time.perf_counter() - start
-    return seconds, {r.student: r.score for r in results}
+    timings = dict(
+        worker=statistics.mean(r.seconds for r in results),
+        recording=statistics.mean(recording.seconds),
+        packing=sum(packing.seconds) / len(results),
+        unpacking=sum(unpacking.seconds) / len(results),
+    )
+    return seconds, {r.student: r.score for r in results}, timings
 
 
-SPIN = "import time; t = time.perf_counter(); sum(range(40_000_000)); print(time.perf_counter()-t)"
+def floor(course: Course, lab: str) -> float:
+    """Mean seconds to run each submitted notebook alone: a kernel and its cells, no grader."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    times = []
+    for notebook in sorted(course.submitted.glob(f"*/{lab}/{lab}.ipynb")):
+        nb = nbformat.read(notebook, as_version=4)
+        start = time.perf_counter()
+        where = {"metadata": {"path": str(course.source / lab)}}
+        NotebookClient(nb, timeout=600, allow_errors=True, resources=where).execute()
+        times.append(time.perf_counter() - start)
+    return statistics.mean(times)
 
 
-def parallel_capacity(jobs: int) -> float:
-    """How many times one CPU-bound process's work `jobs` of them get done in the same time
-    (2.0 on two idle cores; less when other work shares the machine)."""
-
-    def spin(n: int) -> float:
-        procs = [subprocess.Popen([sys.executable, "-c", SPIN], stdout=subprocess.PIPE)
-                 for _ in range(n)]  # fmt: skip
-        return max(float(p.communicate()[0]) for p in procs)
-
-    return jobs * spin(1) / spin(jobs)
+def bytes_per_submission(course: Course, lab: str) -> tuple[int, int]:
+    """(bytes sent, bytes returned) per submission on a Dask cluster: the tars that travel."""
+    sent = [len(dask_pool.pack_folder(p)) for p in course.submitted.glob(f"*/{lab}")]
+    back = [len(dask_pool.pack_folder(p)) for p in course.autograded.glob(f"*/{lab}")]
+    return int(statistics.mean(sent)), int(statistics.mean(back))
 
 
 def main() -> None:
@@ -90,24 +136,58 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=30)
     parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS)
     args = parser.parse_args()
+    lab, n = args.lab, args.count
+    # the steady rate of a batch: preflight (one more submission, graded alone) is left out
+    options = GradingOptions(jobs=args.jobs, progress=False, skip_preflight=True)
+    repo = Course.load(REPO)
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as scratch:
-        repo = Course.load(REPO)
-        first, second = (make_demo_course(repo, args.lab, Path(scratch) / n) for n in "ab")
-        for course in (first, second):
-            write_class(course, args.lab, args.count)
-        capacity_before = parallel_capacity(args.jobs)
-        plain_s, plain = plain_nbgrader(first, args.lab)
-        driver_s, ours = driver(second, args.lab, args.jobs)
-        capacity = (capacity_before + parallel_capacity(args.jobs)) / 2
-    assert ours == plain, f"grades differ:\n plain  {plain}\n driver {ours}"
-    n = args.count
-    print(f"grading {n} submissions of {args.lab} on {os.cpu_count()} cores")
-    print(f"  plain nbgrader autograde: {plain_s:6.1f} s  {60 * n / plain_s:6.1f} submissions/min")
-    print(f"  driver, {args.jobs} workers:       {driver_s:6.1f} s  {60 * n / driver_s:6.1f} "
-          f"submissions/min")
-    print(f"  speed-up: {plain_s / driver_s:.2f}x, identical grades for all {n} submissions")
-    print(f"  the machine ran {args.jobs} CPU-bound processes at {capacity:.2f}x the work of one "
-          f"during this run ({min(args.jobs, os.cpu_count() or 1)}.0 when idle)")
+        make = lambda name: make_demo_course(repo, lab, Path(scratch) / name)  # noqa: E731
+        courses = {name: make(name) for name in ("plain", "local", "dask")}
+        for course in courses.values():
+            write_class(course, lab, n)
+        # part 1: throughput, side by side
+        plain_s, plain = plain_nbgrader(courses["plain"], lab)
+        local_s, local, local_t = pooled(courses["local"], lab, options)
+        dask_s, dasked, dask_t = pooled(courses["dask"], lab, replace(options, scheduler="local"))
+        sent, back = bytes_per_submission(courses["dask"], lab)
+        # part 2: one worker, one submission of each kind
+        sample = {name: make(f"sample-{name}") for name in ("plain", "off", "bwrap")}
+        for course in sample.values():
+            write_class(course, lab, len(KINDS))
+        floor_s = floor(sample["plain"], lab)
+        plain1_s, _ = plain_nbgrader(sample["plain"], lab)
+        one = replace(options, jobs=1)
+        _, _, off_t = pooled(sample["off"], lab, replace(one, sandbox=False))
+        _, _, bwrap_t = pooled(sample["bwrap"], lab, replace(one, sandbox=True))
+    assert local == plain == dasked, f"grades differ:\n {plain}\n {local}\n {dasked}"
+    rate = lambda seconds: 60 * n / seconds  # noqa: E731
+    print(f"grading {n} submissions of {lab} on {os.cpu_count()} cores, {args.jobs} workers")
+    print(f"  plain nbgrader autograde : {plain_s:6.1f} s  {rate(plain_s):6.1f} submissions/min")
+    print(f"  local pool               : {local_s:6.1f} s  {rate(local_s):6.1f} submissions/min"
+          f"  ({plain_s / local_s:.2f}x plain)")  # fmt: skip
+    print(f"  Dask LocalCluster        : {dask_s:6.1f} s  {rate(dask_s):6.1f} submissions/min"
+          f"  ({plain_s / dask_s:.2f}x plain, {local_s / dask_s:.2f}x local pool)")  # fmt: skip
+    print(f"  identical grades for all {n} submissions in the three")
+    k = len(KINDS)
+    print(f"where one submission's time goes (one worker, {k} submissions, seconds each):")
+    print(f"  the floor: notebook alone (kernel start + cells): {floor_s:6.2f}")
+    print(f"  plain nbgrader autograde                        : {plain1_s / k:6.2f}")
+    print(f"  worker, no sandbox (check, course, autograde)   : {off_t['worker']:6.2f}")
+    print(f"  worker, bubblewrap sandbox                      : {bwrap_t['worker']:6.2f}")
+    print(f"  driver recording one result                     : {bwrap_t['recording']:6.3f}")
+    serial = dask_t["recording"] + dask_t["packing"] + dask_t["unpacking"]
+    print("driver's serial work per submission (bounds the rate whatever the workers):")
+    print(f"  local pool: recording {local_t['recording']:.3f} s "
+          f"-> at most {60 / local_t['recording']:.0f} submissions/min")  # fmt: skip
+    print(f"  Dask: recording {dask_t['recording']:.3f} + packing {dask_t['packing']:.3f} + "
+          f"unpacking {dask_t['unpacking']:.3f} = {serial:.3f} s "
+          f"-> at most {60 / serial:.0f} submissions/min")  # fmt: skip
+    print(f"  bytes per submission on Dask: {sent / 1024:.0f} KiB out, {back / 1024:.0f} KiB "
+          f"back -> {100e6 / 8 / (sent + back) * 60:.0f} submissions/min on 100 Mbit/s")
+    per_worker = 60 / local_t["worker"]
+    print(f"one worker grades {per_worker:.1f} submissions/min here (all {args.jobs} together: "
+          f"{rate(local_s):.1f}); model: min(workers x {per_worker:.1f}, "
+          f"{60 / serial:.0f}, bandwidth / {(sent + back) / 1024:.0f} KiB) submissions/min")
 
 
 if __name__ == "__main__":

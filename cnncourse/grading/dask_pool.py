@@ -78,6 +78,7 @@ def worker_process(private_uid: bool) -> WorkerProcess:
     key = "sandboxed" if private_uid else "plain"
     if not hasattr(_thread, key):
         logs = Path(tempfile.mkdtemp(prefix="cnncourse-dask-worker-"))
+        # the lock file stays open as long as this worker process lives: the uid stays ours
         uid = claim_uid()[0] if private_uid and os.geteuid() == 0 else None
         setattr(_thread, key, WorkerProcess(threading.get_ident() % 10_000, logs, uid))
     return getattr(_thread, key)

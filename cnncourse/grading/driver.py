@@ -204,7 +204,6 @@ def grade_students(
     timeout, cell_timeout = resolved_timeouts(course, options, lab)
     pool, mode = open_pool(options, scratch)
     try:
-        ensure_assignment(course, lab)
         template = build_template(course, lab, scratch / "template")
         settings = dict(
             template=str(template), config_file=str(template / "nbgrader_config.json"),
@@ -213,6 +212,7 @@ def grade_students(
         )  # fmt: skip
         if not options.skip_preflight:
             preflight(course, lab, pool, settings, scratch)
+        ensure_assignment(course, lab)  # the course gradebook is touched after preflight only
         jobs = make_jobs(lab, folder, students, scratch / "jobs", **settings)
         results = run_jobs(jobs, course, pool, options.progress)
     except BaseException:
@@ -242,7 +242,7 @@ def make_jobs(lab: str, folder: Path, students: list[str], jobs_dir: Path, **set
             submission=str((folder / student / lab).resolve()),
             job_dir=str(jobs_dir / f"{index:04d}"),
             **settings,
-        )  # fmt: skip
+        )
         for index, student in enumerate(students)
     ]
 
