@@ -324,12 +324,23 @@ def _params_text(params: int) -> str:
     return f"{params:,}" if params else ""
 
 
+def _label(box: Box, show_names: bool) -> str:
+    """What a box says: its operations, after the Keras name of its first layer if asked."""
+    return (box.names[0] + ": " if show_names and box.kind != "input" else "") + box.label
+
+
+def _table_width(boxes: Sequence[Box], show_names: bool, fontsize: float) -> float:
+    """Inches a one-lane diagram needs as a table: longest label, shape and parameter columns."""
+    longest = max(text_inches(_label(b, show_names), fontsize) for b in boxes)
+    return longest + SHAPE_COLUMN_INCHES + PARAMS_COLUMN_INCHES + 0.35
+
+
 def _draw_box(ax: Axes, box: Box, x: float, y: float, g: Geometry, show_names: bool) -> None:
     """Box centred at (x, y) inches: operations, then output shape and parameters."""
     ax.add_patch(FancyBboxPatch((x - g.box / 2, y - g.height / 2), g.box, g.height,
                                 boxstyle="round,pad=0,rounding_size=0.05",
                                 facecolor=KIND_COLOURS[box.kind], edgecolor="#555555", lw=0.8))
-    label = (box.names[0] + ": " if show_names and box.kind != "input" else "") + box.label
+    label = _label(box, show_names)
     small = g.fontsize - 0.5
     if g.compact:
         ax.text(x, y + 0.02, _wrap(label, g.box - 0.1, g.fontsize), ha="center", va="bottom",
@@ -422,11 +433,17 @@ def plot_architectures(
 ) -> Figure:
     """Several diagrams side by side, each (title, boxes from `architecture_graph`).
 
-    The page width (inches) is shared in proportion to the diagrams' numbers of lanes.
+    The page width (inches) is shared in proportion to the diagrams' numbers of lanes; a single
+    chain of layers is drawn only as wide as its longest row needs (narrow figures stay legible
+    when a phone shrinks them), and the figure is cut to the drawing.
     """
     if not diagrams:
         raise ValueError("plot_architectures needs at least one (title, boxes) diagram, got none")
     lane_counts = [int(max(_lanes(boxes))) + 1 for _, boxes in diagrams]
+    if len(diagrams) == 1 and lane_counts[0] == 1:
+        room = _side_room(diagrams[0][1])
+        needed = _table_width(diagrams[0][1], show_names, fontsize) + room
+        width = min(width, max(needed, 4.5 + room))
     rooms = [_side_room(boxes) for _, boxes in diagrams]
     gap = 0.3 * (len(diagrams) - 1)
     share = (width - gap - sum(rooms)) / sum(lane_counts)
@@ -439,12 +456,15 @@ def plot_architectures(
     ax.set_xlim(-0.1, width + 0.1)
     ax.set_ylim(max(heights) + 0.05, -0.05)
     ax.set_axis_off()
-    x0, bottom = 0.0, 0.0
+    x0, right, bottom = 0.0, 0.0, 0.0
     for (title, boxes), g, room in zip(diagrams, geometries, rooms, strict=True):
         sub = _OffsetAxes(ax, x0)
-        bottom = max(bottom, _draw_graph(sub, boxes, g, show_names=show_names, title=title)[1])
+        drawn = _draw_graph(sub, boxes, g, show_names=show_names, title=title)
+        right, bottom = max(right, x0 + drawn[0]), max(bottom, drawn[1])
         x0 += share * int(max(_lanes(boxes)) + 1) + room + 0.3
-    fig.set_size_inches(width + 0.2, bottom + 0.15)  # as tall as the drawing, no blank foot
+    right = min(max(right, x0 - 0.3), width)  # titles may reach past the boxes
+    fig.set_size_inches(right + 0.2, bottom + 0.15)  # cut to the drawing: no blank margins
+    ax.set_xlim(-0.1, right + 0.1)
     ax.set_ylim(bottom + 0.1, -0.05)
     return fig
 
