@@ -4,6 +4,8 @@ Every builder is a plain function named after its network that takes `input_shap
 and `num_classes` keywords and returns an uncompiled `keras.Model` with random weights, whose
 output is a float32 softmax (N, num_classes). Each docstring cites its paper and gives its
 parameter count; tests/models checks those counts against Keras Applications and the papers.
+The segmentation network of chapter 9, `encoder_decoder`, outputs one softmax per pixel,
+(N, H, W, num_classes).
 """
 
 from __future__ import annotations
