@@ -290,7 +290,9 @@ def site_url(built_site: Path) -> Iterator[str]:
     server.server_close()
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API runs one driver at a time in a process, and the other
+# browser tests (test_explorers.py) start their own.
+@pytest.fixture(scope="module")
 def browser(site_url: str) -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: `python3 tasks.py test` installs Debian's chromium")
@@ -455,12 +457,12 @@ class PageView:
         reader.evaluate("async () => { await document.fonts.ready; }")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def desktop_view(browser: Any, site_url: str) -> Any:
     return functools.cache(lambda page: PageView(browser, urljoin(site_url, page), DESKTOP))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def phone_view(browser: Any, site_url: str) -> Any:
     return functools.cache(lambda page: PageView(browser, urljoin(site_url, page), PHONE))
 
