@@ -131,6 +131,7 @@ def sandbox_mode(options: GradingOptions, probes: dict[str, tuple[bool, str]] | 
     every machine is off everywhere, with the reason printed (sandbox=None), or refused
     (sandbox=True)."""
     if options.sandbox is False:
+        warn_sandbox_off("disabled by the instructor: --no-sandbox")
         return "off"
     probes = probes if probes is not None else {"this machine": bubblewrap_probe()}
     broken = {machine: why for machine, (works, why) in probes.items() if not works}

@@ -147,7 +147,7 @@ def test_without_the_sandbox_grading_still_works_and_says_so(tiny_course, capsys
     release = nbformat.read(tiny_course.release / TINY / f"{TINY}.ipynb", as_version=4)
     folder.mkdir(parents=True)
     nbformat.write(synthetic_submission(source, release, "correct"), folder / f"{TINY}.ipynb")
-    options = GradingOptions(jobs=1, timeout=60, cell_timeout=5, progress=False, sandbox=False)
+    options = GradingOptions(jobs=1, cell_timeout=30, progress=False, sandbox=False)
     (result,) = grade_lab(tiny_course, TINY, students=["unsandboxed"], options=options)
     assert (result.status, result.score) == ("ok", 3)
     assert "the sandbox is OFF" in capsys.readouterr().err

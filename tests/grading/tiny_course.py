@@ -10,12 +10,13 @@ from cnncourse.grading.driver import Course, GradingOptions, release_labs
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY = "lab0_tiny"
 # A cell timeout of 30 s: an honest cell of the tiny lab takes well under a second even on a
-# busy machine, so it never races the limit, while an infinite loop still costs only 30 s. The
-# submission timeout is the default (2 x 30 + 60 s). 2 GiB of address space keeps memory bombs
-# small.
+# busy machine, so it never races the limit, while an infinite loop still costs only 30 s. A
+# submission may take 90 s: an honest one took at most 15 s here under a load of 18 on 2 cores.
+# 2 GiB of address space keeps memory bombs small.
 FAST = GradingOptions(
-    jobs=2, cell_timeout=30, progress=False, limits={"address_space_bytes": 2 * 2**30}
-)
+    jobs=2, timeout=90, cell_timeout=30, progress=False,
+    limits={"address_space_bytes": 2 * 2**30},
+)  # fmt: skip
 
 
 def make_course(root: Path) -> Course:
