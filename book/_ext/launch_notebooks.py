@@ -5,7 +5,8 @@ The chapters are MyST Markdown, which Colab cannot open. So:
 1. Every executed chapter is written to the site as `_sources/<page>.ipynb` (the page's .ipynb
    download button) with one cell added at the top that installs the course package where it is
    missing (Colab; it does nothing where `cnncourse` imports, as on Binder or the student's
-   machine). Its outputs come from the execution cache: myst-nb 1.4 writes
+   machine). It installs the commit the book was built from (the branch when git cannot say),
+   so the package matches the outputs. Its outputs come from the execution cache: myst-nb 1.4 writes
    `jupyter_execute/<page>.ipynb` without outputs when the chapter was not executed again
    (it merges the cached outputs into a copy), which is every chapter of a cached CI build.
 2. The GitHub workflow (.github/workflows/book.yml) commits those notebooks, on top of the
@@ -17,6 +18,7 @@ The chapters are MyST Markdown, which Colab cannot open. So:
 
 from __future__ import annotations
 
+import subprocess
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -35,14 +37,28 @@ INSTALL_CELL_TEMPLATE = """\
 import importlib.util
 
 if importlib.util.find_spec("cnncourse") is None:
-    %pip install --quiet "cnncourse[keras] @ git+{repository_url}@{branch}"
+    %pip install --quiet "cnncourse[keras] @ git+{repository_url}@{revision}"
     importlib.invalidate_caches()"""
 
 
-def install_cell_source(repository_url: str, branch: str) -> str:
+def install_cell_source(repository_url: str, revision: str) -> str:
     """The first cell of a published chapter: `pip install` the course from its repository,
     with Keras (the version ranges of pyproject.toml keep Colab's own TensorFlow)."""
-    return INSTALL_CELL_TEMPLATE.format(repository_url=repository_url.rstrip("/"), branch=branch)
+    return INSTALL_CELL_TEMPLATE.format(
+        repository_url=repository_url.rstrip("/"), revision=revision
+    )
+
+
+def built_commit(folder: Path) -> str | None:
+    """The git commit checked out in `folder` (40 hex digits), None outside a git checkout."""
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "--verify", "HEAD"],
+            cwd=folder, capture_output=True, text=True, check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return result.stdout.strip() or None
 
 
 def with_install_cell(notebook: nbformat.NotebookNode, source: str) -> nbformat.NotebookNode:
@@ -129,9 +145,8 @@ def write_published_notebook(app: Sphinx, pagename: str) -> None:
         logger.warning(f"no executed notebook for {pagename}", type="launch")
         return
     options = app.config.html_theme_options
-    source = install_cell_source(
-        options.get("repository_url", ""), options.get("repository_branch", "main")
-    )
+    revision = built_commit(Path(app.srcdir)) or options.get("repository_branch", "main")
+    source = install_cell_source(options.get("repository_url", ""), revision)
     notebook = with_install_cell(executed, source)
     target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
