@@ -160,6 +160,8 @@ def _ast_edits(tree: ast.Module, lines: list[str], allowed: set[int]
                 continue
             row = lines[node.step.lineno - 1]
             colon = row.rfind(":", 0, node.step.col_offset)
+            while colon > 0 and row[colon - 1] == " ":  # `a : b : s` -> `a : b`
+                colon -= 1
             yield (node.step.lineno, colon, node.step.end_col_offset, "",
                    f"slice step {ast.unparse(node.step)!r} dropped")
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
