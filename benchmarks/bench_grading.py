@@ -18,6 +18,13 @@ of the README follows: rate = min(workers x rate of one worker, 1 / driver's ser
 bandwidth / bytes per submission).
 
     python benchmarks/bench_grading.py [--lab lab1_convolution] [--count 30] [--jobs N]
+
+Measured here (2 cores shared with other work, load 4-9, lab 1, 10 submissions, 3 workers):
+plain nbgrader 7.8 submissions/min, local pool 10.1 (1.29x), Dask LocalCluster 4.6 (on one
+small machine its scheduler, nannies and client thread cost more than they bring); per
+submission: floor 2.6 s, plain nbgrader 6.4 s, worker 6.3 s without sandbox and 7.4 s with
+bubblewrap, recording 0.29-0.35 s (1.4 s for the Dask driver, whose client thread shares the
+GIL), 6 KiB sent and 19 KiB returned.
 """
 
 from __future__ import annotations
