@@ -107,3 +107,11 @@ def test_ctrl_c_stops_at_once_and_keeps_what_was_recorded(tmp_path):
         assert [row["student"] for row in csv.DictReader(handle)] == ["a_correct"]
     with gradebook_lock(course):  # the lock went with the run
         pass
+
+
+def test_jobs_results_pools_and_the_driver_import_without_nbconvert_or_dask():
+    code = ("import sys; import cnncourse.grading.jobs, cnncourse.grading.pool, "
+            "cnncourse.grading.driver; print(sorted({'nbconvert', 'nbgrader', 'distributed'} "
+            "& set(sys.modules)))")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "[]", out.stderr
