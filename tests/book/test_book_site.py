@@ -402,7 +402,8 @@ LAYOUT_JS = """
                     + ` px, visible up to ${Math.round(visibleRight(img))} px)`),
     scrolling_blocks: Array.from(article.querySelectorAll('pre'))
         .filter(pre => pre.scrollWidth > pre.clientWidth + 1)
-        .map(pre => `${label(pre)} (${pre.scrollWidth} px in ${pre.clientWidth} px)`),
+        .map(pre => `${pre.textContent.trim().split('\\n')[0].slice(0, 60)} `
+                    + `(${pre.scrollWidth} px in ${pre.clientWidth} px)`),
   };
 }
 """
