@@ -48,8 +48,8 @@ def timed_build(output: Path) -> float:
     result = subprocess.run(command, cwd=ROOT, env=course_env(), capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if result.returncode != 0:
-        sys.exit(f"book build failed ({result.returncode}):\n{result.stdout[-3000:]}\n"
-                 f"{result.stderr[-3000:]}")
+        sys.exit(f"book build failed ({result.returncode}) after {elapsed:.0f} s: its time "
+                 f"says nothing\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     return elapsed
 
 
