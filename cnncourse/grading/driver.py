@@ -370,10 +370,17 @@ def nbgrader_command(course: Course, *args: str) -> None:
 
 
 def release_labs(course: Course, labs: list[str] | None = None) -> list[str]:
-    """`nbgrader generate_assignment LAB --force` for each lab with a source notebook."""
+    """`nbgrader generate_assignment LAB --force` for each lab with a source notebook.
+
+    First the source notebook gets the setup cell of this package's version
+    (`cnncourse.labs.stamp_setup_cell`): Colab installs that version, a different one warns.
+    """
+    from cnncourse.labs import stamp_setup_cell
+
     labs = labs or [lab for lab in course.labs if (course.source / lab).is_dir()]
     for lab in labs:
         course.check_lab(lab)
+        stamp_setup_cell(course.source / lab / f"{lab}.ipynb")
         nbgrader_command(course, "generate_assignment", lab, "--force")
     return labs
 
