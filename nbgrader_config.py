@@ -5,7 +5,7 @@
     submitted/STUDENT/LAB/    hand-ins to grade; autograded/ and feedback/ are written beside it
     gradebook.db              SQLite gradebook (never committed)
 
-The labs are the folders of solutions/ (lab1_convolution ... lab5_model_zoo).
+The labs are the folders of solutions/ (lab1_convolution ... lab6_transposed_segmentation).
 
 Run nbgrader from the repository root: `nbgrader generate_assignment lab1_convolution`.
 """
