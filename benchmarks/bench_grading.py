@@ -19,12 +19,12 @@ bandwidth / bytes per submission).
 
     python benchmarks/bench_grading.py [--lab lab1_convolution] [--count 30] [--jobs N]
 
-Measured here (2 cores shared with other work, load 4-9, lab 1, 10 submissions, 3 workers):
-plain nbgrader 7.8 submissions/min, local pool 10.1 (1.29x), Dask LocalCluster 4.6 (on one
-small machine its scheduler, nannies and client thread cost more than they bring); per
-submission: floor 2.6 s, plain nbgrader 6.4 s, worker 6.3 s without sandbox and 7.4 s with
-bubblewrap, recording 0.29-0.35 s (1.4 s for the Dask driver, whose client thread shares the
-GIL), 6 KiB sent and 19 KiB returned.
+Measured here (2 cores, quiet machine, lab 1, 15 submissions, 3 workers): plain nbgrader 18.6
+submissions/min, local pool 28.1 (1.51x), Dask LocalCluster 23.0 (1.24x plain; on one machine
+its scheduler and nannies cost more than they bring). Per submission: floor 2.79 s, plain
+nbgrader 3.79 s, worker 3.08 s without sandbox and 3.49 s with bubblewrap, recording 0.13 s;
+driver's serial work 0.14 s (local) and 0.18 s (Dask); 7 KiB sent and 19 KiB returned.
+Under a load of 5-9 from other work: 7.8, 10.1 (1.29x) and 4.6 submissions/min.
 """
 
 from __future__ import annotations
