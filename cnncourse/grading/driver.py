@@ -58,8 +58,9 @@ class GradingOptions:
     """How a batch is graded."""
 
     # Parallel workers: one more than the cores, because a worker spends part of each submission
-    # waiting for its kernel to start. Measured on 2 cores, 30 lab-1 submissions against plain
-    # nbgrader: 2 workers 1.66-1.82x, 3 workers 1.98x (benchmarks/bench_grading.py).
+    # waiting for its kernel to start. Measured on 2 cores, lab-1 submissions against plain
+    # nbgrader: 2 workers 1.66-1.82x, 3 workers 1.98x, and 1.51x once every kernel ran in
+    # bubblewrap (benchmarks/bench_grading.py).
     # With `scheduler="local"`, the number of Dask workers started; ignored for a remote cluster.
     jobs: int = DEFAULT_JOBS
     # Wall-clock seconds for one submission (kernel start, every cell, recording);
