@@ -59,8 +59,8 @@ class GradingOptions:
 
     # Parallel workers: one more than the cores, because a worker spends part of each submission
     # waiting for its kernel to start. Measured on 2 cores, lab-1 submissions against plain
-    # nbgrader: 2 workers 1.66-1.82x, 3 workers 1.98x; a later run of 15, with preflight and
-    # per-job logs in place, 3 workers 1.51x (benchmarks/bench_grading.py).
+    # nbgrader: 2 workers 1.66-1.82x, 3 workers 1.98x; a later run of 15 (sandboxed, with
+    # per-job logs, preflight left out), 3 workers 1.51x (benchmarks/bench_grading.py).
     # With `scheduler="local"`, the number of Dask workers started; ignored for a remote cluster.
     jobs: int = DEFAULT_JOBS
     # Wall-clock seconds for one submission (kernel start, every cell, recording);
