@@ -102,10 +102,25 @@ def read_notebook(path: Path) -> tuple[NotebookNode | None, str]:
         return None, f"{path.name} is JSON but not a Jupyter notebook (version 4)"
     try:
         notebook = nbformat.reads(raw.decode(), as_version=4)
+        give_cells_ids(notebook)
         nbformat.validate(notebook)
     except Exception as error:  # nbformat raises several kinds for malformed cells
         return None, f"{path.name} is not a valid notebook ({str(error).splitlines()[0]})"
     return notebook, ""
+
+
+def give_cells_ids(notebook: NotebookNode) -> None:
+    """A notebook of format 4.4 in which some cells carry an id (a tool added one, e.g. the
+    course's setup cell) is invalid as it is: make it 4.5, where every cell has an id."""
+    if notebook.nbformat_minor >= 5 or not any("id" in cell for cell in notebook.cells):
+        return
+    notebook.nbformat_minor = 5
+    taken = {cell["id"] for cell in notebook.cells if "id" in cell}
+    for cell in notebook.cells:
+        if "id" not in cell:
+            cell["id"] = next(f"cell-{i}" for i in range(len(taken) + len(notebook.cells) + 1)
+                              if f"cell-{i}" not in taken)  # fmt: skip
+            taken.add(cell["id"])
 
 
 def repair(notebook: NotebookNode, cells: LabCells, reasons: list[str]) -> Verdict:

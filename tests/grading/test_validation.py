@@ -124,3 +124,15 @@ def test_an_edited_test_cell_is_noted(tmp_path):
     verdict = check_submission(tmp_path, cells)
     assert "test cells edited, nbgrader restores them: test_conv1d" in verdict.reasons
     assert not any("edited" in r for r in submit(tmp_path, copy.deepcopy(SOURCE)).reasons)
+
+
+def test_a_4_4_notebook_with_one_cell_id_is_repaired_not_refused(tmp_path):
+    """A tool (the course's setup-cell stamp) may give one cell an id in a 4.4 notebook."""
+    notebook = copy.deepcopy(SOURCE)
+    assert notebook.nbformat_minor == 4
+    notebook.cells[1]["id"] = "setup"
+    (tmp_path / f"{TINY}.ipynb").write_text(json.dumps(notebook))
+    verdict = check_submission(tmp_path, CELLS)
+    assert verdict.status == "ok" and verdict.notebook.nbformat_minor == 5
+    ids = [cell["id"] for cell in verdict.notebook.cells]
+    assert ids[1] == "setup" and len(set(ids)) == len(ids)
