@@ -27,11 +27,12 @@ c.CourseDirectory.db_url = "sqlite:///gradebook.db"
 # `cnncourse grade` reads this table (`--cell-timeout` overrides it); plain nbgrader gets the
 # same value through Execute.timeout below. A lab missing here gets the largest value.
 c.CnnCourse.cell_timeouts = {
-    "lab1_convolution": 20,
-    "lab2_conv_layer": 20,
-    "lab3_pooling": 20,
+    "lab1_convolution": 30,
+    "lab2_conv_layer": 30,
+    "lab3_pooling": 30,
     "lab4_lenet": 180,
     "lab5_model_zoo": 150,
+    "lab6_transposed_segmentation": 180,  # trains an encoder-decoder (about 30 s) in one cell
 }
 
 

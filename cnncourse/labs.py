@@ -151,6 +151,11 @@ def stamp_setup_cell(notebook_path: Path, version: str | None = None) -> bool:
         "outputs": [],
         "source": setup_cell_source(lab, version, keras=uses_keras).splitlines(keepends=True),
     }
+    if (notebook.get("nbformat"), notebook.get("nbformat_minor", 0)) < (4, 5):
+        # cell ids arrived with nbformat 4.5; a 4.4 notebook with one id would be invalid
+        notebook["nbformat"], notebook["nbformat_minor"] = 4, 5
+        for index, other in enumerate(cells):
+            other.setdefault("id", f"cell-{index:02d}")
     first_code = next((i for i, c in enumerate(cells) if c["cell_type"] == "code"), len(cells))
     notebook["cells"] = [*cells[:first_code], cell, *cells[first_code:]]
     notebook["metadata"]["cnncourse"] = {"lab": lab, "version": version}

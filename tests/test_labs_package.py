@@ -105,6 +105,20 @@ def test_stamp_puts_the_setup_cell_before_the_first_code_cell_once(tmp_path):
     assert "@v9.9.10" in "".join(notebook["cells"][1]["source"])
 
 
+def test_stamping_a_notebook_older_than_cell_ids_makes_it_a_valid_4_5(tmp_path):
+    import nbformat  # the grading extra; a missing one must fail, not skip
+    path = tmp_path / "lab0_old.ipynb"
+    cells = [_cell("markdown", "# Old", "x"), _cell("code", "x = 1", "y")]
+    for cell in cells:
+        del cell["id"]
+    path.write_text(json.dumps({**_notebook(cells), "nbformat_minor": 4}))
+    labs.stamp_setup_cell(path, "1.0")
+    notebook = nbformat.read(path, as_version=4)
+    nbformat.validate(notebook)  # raises on an id in a 4.4 notebook
+    assert notebook.nbformat_minor == 5
+    assert len({cell.id for cell in notebook.cells}) == 3
+
+
 def test_setup_cell_does_nothing_but_check_where_the_package_is_installed():
     source = labs.setup_cell_source("lab1_convolution", cnncourse.__version__)
     assert "[keras]" not in source
