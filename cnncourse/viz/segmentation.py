@@ -14,20 +14,6 @@ from cnncourse.viz.grids import new_figure
 CLASS_COLOURS = ("#f2f2f2", "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b")
 
 
-def intersection_over_union(truth: np.ndarray, predicted: np.ndarray, label: int) -> float:
-    """|truth == label AND predicted == label| / |truth == label OR predicted == label|.
-
-    truth, predicted: integer masks of the same shape (any). NaN when neither has the label.
-    """
-    truth, predicted = np.asarray(truth), np.asarray(predicted)
-    if truth.shape != predicted.shape:
-        raise ValueError(f"masks must have the same shape, got {truth.shape} and "
-                         f"{predicted.shape}")
-    union = np.sum((truth == label) | (predicted == label))
-    inter = np.sum((truth == label) & (predicted == label))
-    return float(inter / union) if union else float("nan")
-
-
 def plot_segmentation(
     images: np.ndarray,
     truth: np.ndarray,
