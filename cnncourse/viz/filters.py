@@ -113,6 +113,13 @@ def _signed(ax, a: np.ndarray, *, scale: float | None = None) -> None:
     ax.imshow(a, cmap="RdBu_r", vmin=-extent, vmax=extent, interpolation="nearest")
 
 
+def change_scale(changes: Sequence[np.ndarray]) -> float:
+    """One colour scale for several "output - input" maps: the 99.5th percentile of |change|
+    over all of them together (the largest |change| when that is 0; 1.0 when all are 0)."""
+    pooled = np.abs(np.concatenate([np.ravel(c) for c in changes])) if changes else np.zeros(1)
+    return float(np.percentile(pooled, 99.5)) or float(pooled.max()) or 1.0
+
+
 def plot_filter_effects(
     image: np.ndarray,
     kernels: Sequence[str] | Mapping[str, np.ndarray],
@@ -126,8 +133,9 @@ def plot_filter_effects(
     name -> (KH, KW). crop: (rows, cols) slices shown of the 'same'-padded results, so that
     fine detail is visible at page width. Middle column: the output in grey for kernels that
     keep brightness (weights summing to non-zero), in a signed map for kernels summing to 0
-    (edge detectors); right column: output - input in a signed map (white: unchanged), each
-    row on its own colour scale, written in its title; |output| for edge detectors.
+    (edge detectors); right column: output - input in a signed map (white: unchanged), every
+    row on one colour scale (`change_scale`, written in the titles), so that a paler panel is
+    a smaller change; |output| for edge detectors.
     """
     from cnncourse.filters import apply_filter
 
@@ -137,6 +145,8 @@ def plot_filter_effects(
     named = _named_kernels(kernels)
     outputs = {name: apply_filter(image, kernel) for name, kernel in named.items()}
     shown_input = _crop(image, crop)
+    scale = change_scale([_crop(outputs[name], crop) - shown_input
+                          for name, kernel in named.items() if abs(kernel.sum()) >= 1e-9])
     Hc, Wc = shown_input.shape
     panel = 2.4  # inches: two image panels and a kernel panel fill the 7 in page width
     fig = new_figure(7.0, len(named) * (panel * Hc / Wc + 0.3), dpi=dpi, layout="compressed")
@@ -160,9 +170,7 @@ def plot_filter_effects(
                              vmax=float(np.percentile(strength, 99.5)) or 1.0)
             change_ax.set_title("|output|", fontsize=10)
         else:
-            change = out - shown_input
-            scale = float(np.percentile(np.abs(change), 99.5)) or float(np.abs(change).max())
-            _signed(change_ax, change, scale=scale or 1.0)
+            _signed(change_ax, out - shown_input, scale=scale)
             change_ax.set_title(f"output \u2212 input (\u00b1{scale:.2g})", fontsize=10)
         for ax in (out_ax, change_ax):
             ax.set_axis_off()

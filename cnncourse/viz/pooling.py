@@ -18,6 +18,7 @@ from cnncourse.viz.grids import FRAME_DPI, draw_cell, draw_matrix, titled_cell_f
 
 POOL_MODES = ("max", "average", "sum")
 WINDOW_ORANGE = "#f28e2b"  # stands out on every shade of blue
+WINDOW_LINE_WIDTH = 3.0  # points: well above the 0.8 pt cell grid, so a window reads as one block
 GAP = 2.0
 CELL_INCHES = 0.5  # 50 px at FRAME_DPI: room for a two-digit number at NUMBER_POINTS
 NUMBER_POINTS = 11
@@ -195,7 +196,7 @@ def plot_shift_invariance(x: np.ndarray, shift: int = 1, pool_size: int = 2, *,
         for i in range(Ho):
             for j in range(Wo):
                 outline(ax, i * pool_size, j * pool_size, pool_size, pool_size,
-                        origin=(x0, LABEL_ROOM), colour="black", lw=2)
+                        origin=(x0, LABEL_ROOM), colour=WINDOW_ORANGE, lw=WINDOW_LINE_WIDTH)
         origin = (x0 + W + 0.8, LABEL_ROOM + (H - Ho) / 2)
         draw_labelled_matrix(ax, p, origin=origin, label="pooled", cmap="GnBu", fontsize=9)
         if x0 > 0:

@@ -177,3 +177,17 @@ def test_output_sizes_are_floor_steps():
     line = fig.axes[0].lines[0]
     assert list(line.get_xdata()) == [3, 4, 5, 6, 7, 8, 9]
     assert list(line.get_ydata()) == [1, 1, 2, 2, 3, 3, 4]  # floor((i - 3) / 2) + 1
+
+
+def test_filter_effects_draw_every_change_on_one_colour_scale():
+    """ "The Gaussian's difference is paler" can only be seen when every "output - input"
+    panel shares one scale: here the sharpen's change is several times the Gaussian's."""
+    image = np.random.default_rng(3).random((16, 16))
+    fig = plot_filter_effects(image, ["gaussian 3x3", "sharpen"])
+    rows = np.array(fig.axes).reshape(2, 3)
+    limits = {rows[r, 2].images[0].get_clim() for r in range(2)}
+    assert len(limits) == 1
+    (low, high), = limits
+    sharpen_change = rows[1, 2].images[0].get_array()
+    assert low == -high and high >= 0.5 * np.abs(sharpen_change).max()
+    assert rows[0, 2].get_title() == rows[1, 2].get_title()

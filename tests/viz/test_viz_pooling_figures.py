@@ -56,3 +56,20 @@ def test_shift_within_a_window_keeps_the_pooled_value():
 def test_bad_input_raises(call, fragment):
     with pytest.raises(ValueError, match=fragment):
         call()
+
+
+def test_shift_figure_draws_the_pooling_windows_orange_and_heavier_than_the_grid():
+    """The chapter says "orange lines mark the 2x2 pooling windows": one orange outline per
+    window of both maps, each drawn heavier than the lines between the cells."""
+    from matplotlib.colors import same_color
+
+    x = np.zeros((4, 6))
+    x[1, 2] = 3.0
+    fig = plot_shift_invariance(x, pool_size=2)
+    edges = [(p.get_edgecolor(), p.get_linewidth(), p.get_width(), p.get_height())
+             for p in fig.axes[0].patches]
+    windows = [e for e in edges if same_color(e[0], "#f28e2b")]
+    assert len(windows) == 2 * (2 * 3)  # two maps of 2x3 windows
+    assert all(w == 2 and h == 2 for _, _, w, h in windows)
+    grid = [lw for colour, lw, w, h in edges if same_color(colour, "black") and w == h == 1]
+    assert grid and min(lw for _, lw, _, _ in windows) >= 2 * max(grid)
