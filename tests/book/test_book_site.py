@@ -35,15 +35,6 @@ pytestmark = pytest.mark.book
 ROOT = Path(__file__).resolve().parents[2]
 HTML = ROOT / "_build" / "html"
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
@@ -293,18 +284,7 @@ def site_url(built_site: Path) -> Iterator[str]:
     server.server_close()
 
 
-# Module scope: Playwright's sync API runs one driver at a time in a process, and the other
-# browser tests (test_explorers.py) start their own.
-@pytest.fixture(scope="module")
-def browser(site_url: str) -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `python3 tasks.py test` installs Debian's chromium")
-    from playwright.sync_api import sync_playwright  # a missing driver fails, never skips
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+# The browser (fixture `browser`) is the session's one Chromium, from conftest.py.
 
 
 # Runs in the page: the broken <img> elements, and the frames of every jshtml animation.

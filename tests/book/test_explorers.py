@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 # The site test's browser set-up and page list (tests/book is on sys.path under pytest).
-from test_book_site import CHROMIUM, CHROMIUM_ARGS, PAGES, QuietHandler, source_of
+from test_book_site import PAGES, QuietHandler, source_of
 
 from cnncourse import arithmetic, filters
 from cnncourse.data import load_sample_photo
@@ -84,16 +84,7 @@ def expected_transposed(n: int, k: int, padding: object, s: int) -> int | None:
 
 # --- browser --------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `python3 tasks.py test` installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+# The browser (fixture `browser`) is the session's one Chromium, from conftest.py.
 
 
 class Visit:
