@@ -41,10 +41,10 @@ from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import cnncourse.grading.dask_pool as dask_pool  # noqa: E402
-import cnncourse.grading.driver as driver  # noqa: E402
+import cnncourse.grading.run.dask_pool as dask_pool  # noqa: E402
+import cnncourse.grading.run.driver as driver  # noqa: E402
 from cnncourse.grading.demo import make_demo_course, synthetic_submission  # noqa: E402
-from cnncourse.grading.driver import DEFAULT_JOBS, Course, GradingOptions, grade_lab  # noqa: E402
+from cnncourse.grading.run.driver import DEFAULT_JOBS, Course, GradingOptions, grade_lab  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 KINDS = ("correct", "blank", "partly_right", "flipped_kernel", "off_by_one_padding")

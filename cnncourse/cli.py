@@ -7,23 +7,20 @@ Each module below offers `add_cli(subparsers)`, which registers its sub-commands
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
-# Modules that contribute sub-commands, imported lazily so `cnncourse --help` stays fast.
-COMMAND_MODULES = ("cnncourse.labs", "cnncourse.train", "cnncourse.grading.cli")
+from cnncourse import labs, train
+from cnncourse.grading import cli as grading_cli
+
+# The modules that contribute sub-commands. Each imports its heavy dependencies (nbgrader,
+# Keras) inside the functions that run a command, so `cnncourse --help` stays fast.
+COMMAND_MODULES = (labs, train, grading_cli)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cnncourse", description=__doc__.splitlines()[0])
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as error:
-            if error.name != name:
-                raise
-            continue
+    for module in COMMAND_MODULES:
         module.add_cli(subparsers)
     return parser
 

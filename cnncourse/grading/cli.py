@@ -109,7 +109,7 @@ def add_grading_options(
 
 
 def grading_options(args: argparse.Namespace):
-    from cnncourse.grading.driver import DEFAULT_JOBS, GradingOptions
+    from cnncourse.grading.run.driver import DEFAULT_JOBS, GradingOptions
 
     return GradingOptions(
         jobs=DEFAULT_JOBS if args.jobs is None else args.jobs,
@@ -122,7 +122,8 @@ def grading_options(args: argparse.Namespace):
 
 
 def run_release(args: argparse.Namespace) -> int:
-    from cnncourse.grading.driver import Course, release_labs
+    from cnncourse.grading.run.course import Course
+    from cnncourse.grading.run.nbgrader_commands import release_labs
 
     for lab in release_labs(Course.load(args.course), args.labs or None):
         print(f"released {lab}")
@@ -134,9 +135,10 @@ def run_grade(args: argparse.Namespace) -> int:
     recorded); 130 interrupted by Ctrl-C (what finished is recorded and in the summary)."""
     import sys
 
-    from cnncourse.grading.driver import Course, GradingInterrupted, format_summary, grade_lab
-    from cnncourse.grading.gradebook import GradebookBusy
-    from cnncourse.grading.preflight import PreflightError
+    from cnncourse.grading.run.course import Course
+    from cnncourse.grading.run.driver import GradingInterrupted, grade_lab
+    from cnncourse.grading.run.gradebook import GradebookBusy, format_summary
+    from cnncourse.grading.run.preflight import PreflightError
 
     course = Course.load(args.course)
     summary = course.autograded / f"{args.lab}_summary.csv"
@@ -162,14 +164,17 @@ def run_grade(args: argparse.Namespace) -> int:
 
 
 def run_feedback(args: argparse.Namespace) -> int:
-    from cnncourse.grading.driver import Course, generate_feedback
+    from cnncourse.grading.run.course import Course
+    from cnncourse.grading.run.nbgrader_commands import generate_feedback
 
     print(f"feedback written to {generate_feedback(Course.load(args.course), args.lab)}")
     return 0
 
 
 def add_lms_options(export: argparse.ArgumentParser) -> None:
-    export.add_argument("--format", choices=("nbgrader", "canvas", "moodle"), default="nbgrader",
+    from cnncourse.grading.reports.lms_export import FORMATS
+
+    export.add_argument("--format", choices=FORMATS, default="nbgrader",
                         help="nbgrader's CSV, or a file Canvas's / Moodle's grade import reads")
     export.add_argument("--roster", type=Path, help="CSV mapping nbgrader ids to LMS ids")
     export.add_argument("--roster-student", default="student",
@@ -185,7 +190,8 @@ def add_lms_options(export: argparse.ArgumentParser) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from cnncourse.grading.driver import Course, export_grades
+    from cnncourse.grading.run.course import Course
+    from cnncourse.grading.run.nbgrader_commands import export_grades
 
     if args.format != "nbgrader":
         return run_lms_export(args)
@@ -194,8 +200,8 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_lms_export(args: argparse.Namespace) -> int:
-    from cnncourse.grading import lms_export as lms
-    from cnncourse.grading.driver import Course
+    from cnncourse.grading.reports import lms_export as lms
+    from cnncourse.grading.run.course import Course
 
     course = Course.load(args.course)
     match = args.match or lms.DEFAULT_MATCH[args.format]
@@ -209,8 +215,8 @@ def run_lms_export(args: argparse.Namespace) -> int:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from cnncourse.grading.driver import Course
-    from cnncourse.grading.report import class_report, format_report, write_report
+    from cnncourse.grading.reports.class_report import class_report, format_report, write_report
+    from cnncourse.grading.run.course import Course
 
     course = Course.load(args.course)
     report = class_report(course, args.lab)
@@ -220,9 +226,13 @@ def run_report(args: argparse.Namespace) -> int:
 
 
 def run_similarity(args: argparse.Namespace) -> int:
-    from cnncourse.grading.driver import Course
-    from cnncourse.grading.similarity import SimilarityOptions, compare_lab, format_pairs
-    from cnncourse.grading.similarity import write_similarity_report as write_report
+    from cnncourse.grading.reports.similarity import (
+        SimilarityOptions,
+        compare_lab,
+        format_pairs,
+        write_similarity_report,
+    )
+    from cnncourse.grading.run.course import Course
 
     course = Course.load(args.course)
     chosen = {"threshold": args.threshold, "common_share": args.common_share}
@@ -230,13 +240,13 @@ def run_similarity(args: argparse.Namespace) -> int:
     result = compare_lab(course, args.lab, submissions=args.submissions, options=options,
                          with_solution=args.with_solution)
     print(format_pairs(result))
-    print(f"report: {write_report(result, args.lab, course.autograded)}")
+    print(f"report: {write_similarity_report(result, args.lab, course.autograded)}")
     return 0
 
 
 def run_demo(args: argparse.Namespace) -> int:
     from cnncourse.grading.demo import run_demo as demo
-    from cnncourse.grading.driver import Course
+    from cnncourse.grading.run.course import Course
 
     course = Course.load(args.course)
     demo(args.lab, course=course, root=course.root / args.dir, options=grading_options(args))

@@ -28,17 +28,12 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from cnncourse.grading.driver import (
-    Course,
-    GradingOptions,
-    export_grades,
-    format_summary,
-    generate_feedback,
-    grade_lab,
-    release_labs,
-)
-from cnncourse.grading.jobs import Result
-from cnncourse.grading.preflight import solved
+from cnncourse.grading.run.course import Course
+from cnncourse.grading.run.driver import GradingOptions, grade_lab
+from cnncourse.grading.run.gradebook import format_summary
+from cnncourse.grading.run.jobs import Result
+from cnncourse.grading.run.nbgrader_commands import export_grades, generate_feedback, release_labs
+from cnncourse.grading.run.preflight import solved
 
 MARKER = ".cnncourse-demo"  # a demo folder holds this file; anything else is never deleted
 KERNEL_ARGS = ("w", "k", "kernel", "weights")  # parameter names of a kernel in the labs

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from tiny_course import make_course
 
-from cnncourse.grading.driver import Course
+from cnncourse.grading.run.driver import Course
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 from tiny_course import FAST, TINY, make_course
 
 from cnncourse.grading.demo import STUDENTS, run_demo, synthetic_submission
-from cnncourse.grading.driver import Course, GradingOptions, grade_lab
+from cnncourse.grading.run.driver import Course, GradingOptions, grade_lab
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]

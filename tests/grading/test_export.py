@@ -1,7 +1,7 @@
 """`cnncourse export --format canvas|moodle`: files that the LMSs' grade imports accept.
 
 The two importers below restate, in Python, the rules of the LMSs' own parsers as documented
-(see cnncourse.grading.lms_export): canvas-lms app/models/gradebook_importer.rb (header and
+(see cnncourse.grading.reports.lms_export): canvas-lms app/models/gradebook_importer.rb (header and
 student-column checks, "Points Possible" row, student lookup by id columns) and Moodle's
 grade/import/csv/classes/load_data.php (a mapped user column on every row, numeric grades).
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from cnncourse.cli import main
-from cnncourse.grading.lms_export import (
+from cnncourse.grading.reports.lms_export import (
     ClassGrades,
     Roster,
     parse_columns,

@@ -7,10 +7,10 @@ import sys
 
 from tiny_course import TINY
 
-from cnncourse.grading.driver import ensure_assignment
-from cnncourse.grading.gradebook import record_or_note
-from cnncourse.grading.jobs import Job, Result
-from cnncourse.grading.pool import WorkerProcess
+from cnncourse.grading.run.gradebook import record_or_note
+from cnncourse.grading.run.jobs import Job, Result
+from cnncourse.grading.run.nbgrader_commands import ensure_assignment
+from cnncourse.grading.run.pool import WorkerProcess
 
 
 def job(tmp_path) -> Job:

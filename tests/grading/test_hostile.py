@@ -19,7 +19,7 @@ from tiny_course import FAST, TINY, make_course
 
 import cnncourse
 from cnncourse.grading.demo import synthetic_submission
-from cnncourse.grading.driver import grade_lab, sandbox_mode
+from cnncourse.grading.run.driver import grade_lab, sandbox_mode
 
 pytestmark = [
     pytest.mark.slow,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from cnncourse.grading.driver import Course, GradingOptions, format_summary, resolved_timeouts
-from cnncourse.grading.jobs import Result
+from cnncourse.grading.run.driver import Course, GradingOptions, format_summary, resolved_timeouts
+from cnncourse.grading.run.jobs import Result
 
 REPO = Path(__file__).resolve().parents[2]
 

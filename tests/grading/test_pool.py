@@ -17,9 +17,9 @@ from tiny_course import FAST, TINY, make_course
 
 from cnncourse.cli import main
 from cnncourse.grading.demo import synthetic_submission
-from cnncourse.grading.driver import grade_lab
-from cnncourse.grading.gradebook import GradebookBusy, gradebook_lock
-from cnncourse.grading.pool import claim_uids
+from cnncourse.grading.run.driver import grade_lab
+from cnncourse.grading.run.gradebook import GradebookBusy, gradebook_lock
+from cnncourse.grading.run.pool import claim_uids
 
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="kernel user ids are handed out by root")
 
@@ -29,7 +29,7 @@ def test_kernel_uids_are_never_shared_within_or_across_processes(tmp_path):
     mine = claim_uids(40, tmp_path)  # more than the 16 that used to wrap around
     uids = [uid for uid, _fd in mine]
     assert len(set(uids)) == 40
-    code = ("import sys; from pathlib import Path; from cnncourse.grading.pool import claim_uids; "
+    code = ("from pathlib import Path; from cnncourse.grading.run.pool import claim_uids; "
             f"print(*[u for u, _ in claim_uids(3, Path({str(tmp_path)!r}))])")  # fmt: skip
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     theirs = [int(u) for u in other.stdout.split()]
@@ -41,8 +41,8 @@ def test_kernel_uids_are_never_shared_within_or_across_processes(tmp_path):
 def test_a_second_run_on_the_same_gradebook_is_refused(tiny_course, capsys):
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time; sys.path.insert(0, sys.argv[1]); "
-         "from tiny_course import *; from cnncourse.grading.gradebook import gradebook_lock; "
-         "from cnncourse.grading.course import Course\n"
+         "from tiny_course import *; from cnncourse.grading.run.gradebook import gradebook_lock; "
+         "from cnncourse.grading.run.course import Course\n"
          "with gradebook_lock(Course.load(sys.argv[2])):\n print('held', flush=True); "
          "time.sleep(600)", str(Path(__file__).parent), str(tiny_course.root)],
         stdout=subprocess.PIPE, text=True)  # fmt: skip
@@ -110,8 +110,8 @@ def test_ctrl_c_stops_at_once_and_keeps_what_was_recorded(tmp_path):
 
 
 def test_jobs_results_pools_and_the_driver_import_without_nbconvert_or_dask():
-    code = ("import sys; import cnncourse.grading.jobs, cnncourse.grading.pool, "
-            "cnncourse.grading.driver; print(sorted({'nbconvert', 'nbgrader', 'distributed'} "
+    code = ("import sys; import cnncourse.grading.run.jobs, cnncourse.grading.run.pool, "
+            "cnncourse.grading.run.driver; print(sorted({'nbconvert', 'nbgrader', 'distributed'} "
             "& set(sys.modules)))")  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "[]", out.stderr

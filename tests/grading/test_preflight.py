@@ -19,8 +19,8 @@ from tiny_course import FAST, TINY, make_course
 
 from cnncourse.cli import main
 from cnncourse.grading.demo import synthetic_submission
-from cnncourse.grading.driver import grade_lab
-from cnncourse.grading.preflight import PreflightError, likely_cause, solution_notebook
+from cnncourse.grading.run.driver import grade_lab
+from cnncourse.grading.run.preflight import PreflightError, likely_cause, solution_notebook
 
 pytestmark = pytest.mark.slow
 

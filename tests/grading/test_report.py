@@ -13,7 +13,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from cnncourse.grading.checks import MISTAKES
-from cnncourse.grading.report import (
+from cnncourse.grading.reports.class_report import (
     build_report,
     format_report,
     graded_cells,
@@ -83,7 +83,7 @@ def autograded(tmp_path) -> Path:
 
 @pytest.fixture
 def report(autograded):
-    from cnncourse.grading.report import read_summary
+    from cnncourse.grading.reports.class_report import read_summary
 
     summary = read_summary(autograded / f"{LAB}_summary.csv")
     return build_report(LAB, POINTS, SCORES, summary, autograded)
@@ -170,7 +170,7 @@ def test_report_of_a_class_graded_by_the_driver(tiny_course, capsys):
     from tiny_course import FAST, TINY
 
     from cnncourse.cli import main
-    from cnncourse.grading.driver import grade_lab
+    from cnncourse.grading.run.driver import grade_lab
 
     source = nbformat.read(tiny_course.source / TINY / f"{TINY}.ipynb", as_version=4)
     release = nbformat.read(tiny_course.release / TINY / f"{TINY}.ipynb", as_version=4)

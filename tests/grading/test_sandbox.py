@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import cnncourse
-from cnncourse.grading.driver import GradingOptions, sandbox_mode
-from cnncourse.grading.sandbox import (
+from cnncourse.grading.run.driver import GradingOptions, sandbox_mode
+from cnncourse.grading.run.sandbox import (
     BWRAP,
     GIB,
     ResourceLimits,

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from cnncourse.cli import main
-from cnncourse.grading.similarity import (
+from cnncourse.grading.reports.similarity import (
     DEFAULT_THRESHOLD,
     SimilarityOptions,
     answer_cells,

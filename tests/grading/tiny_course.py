@@ -5,7 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from cnncourse.grading.driver import Course, GradingOptions, release_labs
+from cnncourse.grading.run.driver import Course, GradingOptions
+from cnncourse.grading.run.nbgrader_commands import release_labs
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY = "lab0_tiny"

@@ -316,8 +316,8 @@ def read_submissions(
 
     Notebooks are read (and misnamed ones found) as the grading driver reads them.
     """
-    from cnncourse.grading.course import find_students
-    from cnncourse.grading.validation import LabCells, check_submission
+    from cnncourse.grading.run.course import find_students
+    from cnncourse.grading.run.validation import LabCells, check_submission
 
     cells = LabCells.from_source(lab, source, release)
     notebooks, unreadable = {}, {}

@@ -12,8 +12,6 @@ give a cell the same time.
 
 from __future__ import annotations
 
-import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +37,6 @@ class Course:
     def load(cls, root: str | Path = ".") -> Course:
         from nbgrader.coursedir import CourseDirectory
 
-        put_python_scripts_on_path()
         root = Path(root).resolve()
         if not root.is_dir():
             raise ValueError(f"course directory {root} does not exist")
@@ -76,14 +73,6 @@ class Course:
         if lab in per_lab:
             return int(per_lab[lab])
         return int(config.get("Execute", {}).get("timeout", 0) or NBGRADER_CELL_TIMEOUT)
-
-
-def put_python_scripts_on_path() -> None:
-    """nbgrader calls the `alembic` script by name when it creates a gradebook; a virtual
-    environment that was not activated does not have it on PATH."""
-    scripts = str(Path(sys.executable).parent)
-    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
 
 
 def load_config(path: Path):

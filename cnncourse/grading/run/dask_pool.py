@@ -3,7 +3,7 @@
     pool = DaskPool("tcp://scheduler:8786", scratch)   # or "local": a LocalCluster on this machine
     pool.submit(job); for job, result in pool.results(): ...; pool.close()
 
-The same interface as `cnncourse.grading.pool.LocalPool`, and the same grading: each task runs on
+The same interface as `pool.LocalPool`, and the same grading: each task runs on
 a Dask worker, which grades the job with a `WorkerProcess` of its own (the same worker program,
 sandbox, limits and timeouts as on the instructor's machine; one per worker thread). The driver
 stays the only writer of the gradebook: a task only returns the result and the autograded folder.
@@ -33,9 +33,9 @@ from collections.abc import Iterator
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from cnncourse.grading.jobs import Job, Result
-from cnncourse.grading.pool import WorkerProcess, claim_uid
-from cnncourse.grading.sandbox import bubblewrap_probe
+from cnncourse.grading.run.jobs import Job, Result
+from cnncourse.grading.run.pool import WorkerProcess, claim_uid
+from cnncourse.grading.run.sandbox import bubblewrap_probe
 
 BROKEN_LINK = "symbolic-link-not-sent"  # what a submission's symbolic link points to once sent
 

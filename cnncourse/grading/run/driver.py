@@ -23,18 +23,16 @@ A submission that cannot be graded (unreadable, wrong lab, kernel crash, past it
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from cnncourse.grading.course import Course, find_students, load_config
-from cnncourse.grading.gradebook import (
+from cnncourse.grading.run.course import Course, find_students
+from cnncourse.grading.run.gradebook import (
     format_summary,
     gradebook_lock,
     keep_log,
@@ -42,11 +40,16 @@ from cnncourse.grading.gradebook import (
     record_or_note,
     write_summary,
 )
-from cnncourse.grading.jobs import Job, Result
-from cnncourse.grading.pool import LocalPool, Pool
-from cnncourse.grading.preflight import STUDENT as PREFLIGHT_STUDENT
-from cnncourse.grading.preflight import check_preflight, write_solution_submission
-from cnncourse.grading.sandbox import ResourceLimits, bubblewrap_probe
+from cnncourse.grading.run.jobs import Job, Result
+from cnncourse.grading.run.nbgrader_commands import (
+    build_template,
+    ensure_assignment,
+    python_scripts_on_path,
+)
+from cnncourse.grading.run.pool import LocalPool, Pool
+from cnncourse.grading.run.preflight import STUDENT as PREFLIGHT_STUDENT
+from cnncourse.grading.run.preflight import check_preflight, write_solution_submission
+from cnncourse.grading.run.sandbox import ResourceLimits, bubblewrap_probe
 
 __all__ = ["Course", "GradingOptions", "grade_lab", "format_summary", "GradingInterrupted"]
 
@@ -159,7 +162,7 @@ def open_pool(options: GradingOptions, scratch: Path) -> tuple[Pool, str]:
     if options.scheduler is None:
         mode = sandbox_mode(options)
         return LocalPool(options.jobs, scratch, private_uids=mode == "bubblewrap"), mode
-    from cnncourse.grading.dask_pool import DaskPool
+    from cnncourse.grading.run.dask_pool import DaskPool
 
     pool = DaskPool(options.scheduler, scratch, local_workers=options.jobs)
     try:
@@ -185,6 +188,7 @@ def grade_lab(
     """
     options = options or GradingOptions()
     course.check_lab(lab)
+    python_scripts_on_path()  # nbgrader's alembic, here and in the workers started below
     with gradebook_lock(course):
         folder = Path(submissions) if submissions else course.submitted
         students = students or find_students(folder, lab)
@@ -287,114 +291,3 @@ def progress(iterable: Iterable, total: int, enabled: bool):
     from tqdm import tqdm
 
     return tqdm(iterable, total=total, desc="grading", unit="submission")
-
-
-def plain_config(config) -> dict:
-    """The JSON-serialisable part of a traitlets Config (what travels with the jobs)."""
-    if isinstance(config, dict):
-        plain = {str(k): plain_config(v) for k, v in config.items()}
-        return {k: v for k, v in plain.items() if v is not _DROP}
-    try:
-        json.dumps(config)
-    except (TypeError, ValueError):
-        return _DROP
-    return config
-
-
-_DROP = object()
-
-
-def _nbgrader_api(course: Course, **directories: str):
-    """An in-process nbgrader API on the course's config, with some folders replaced."""
-    from nbgrader.apps.api import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-    from traitlets.config import Config
-
-    config = load_config(course.config_file) if course.config_file else Config()
-    overrides = Config()
-    overrides.CourseDirectory.root = str(course.root)
-    overrides.CourseDirectory.db_url = course.db_url
-    for name, value in directories.items():
-        setattr(overrides.CourseDirectory, name, value)
-    config.merge(overrides)
-    return NbGraderAPI(CourseDirectory(config=config), config=config)
-
-
-def build_template(course: Course, lab: str, where: Path) -> Path:
-    """A private course with the lab's source and release, a gradebook holding only that lab,
-    and the course's configuration as JSON (nbgrader_config.json): what every job carries."""
-    shutil.copytree(
-        course.source / lab,
-        where / "source" / lab,
-        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
-    )
-    template = Course(
-        where, course.config_file, where / "source", where / "release", where / "submitted",
-        where / "autograded", where / "feedback", f"sqlite:///{where / 'gradebook.db'}",
-        course.course_id, (lab,),
-    )  # fmt: skip
-    api = _nbgrader_api(template, source_directory="source", release_directory="release")
-    outcome = api.generate_assignment(lab, force=True, create=True)
-    if not outcome["success"]:
-        raise ValueError(f"nbgrader generate_assignment {lab} failed:\n{outcome.get('log', '')}")
-    config = load_config(course.config_file) if course.config_file else {}
-    (where / "nbgrader_config.json").write_text(json.dumps(plain_config(config), indent=1))
-    return where
-
-
-def ensure_assignment(course: Course, lab: str) -> None:
-    """Put the lab's graded cells in the course gradebook if they are not there yet.
-
-    Runs generate_assignment with the release written to a temporary folder, so the
-    committed exercises/ is left alone (`release_labs` is what refreshes it).
-    """
-    from nbgrader.api import Gradebook, MissingEntry
-
-    with Gradebook(course.db_url, course.course_id) as gb:
-        try:
-            if gb.find_assignment(lab).notebooks:
-                return
-        except MissingEntry:
-            pass
-    with tempfile.TemporaryDirectory() as release:
-        outcome = _nbgrader_api(course, release_directory=release).generate_assignment(lab)
-    if not outcome["success"]:
-        raise ValueError(f"nbgrader generate_assignment {lab} failed:\n{outcome.get('log', '')}")
-
-
-def nbgrader_command(course: Course, *args: str) -> None:
-    """Run a plain nbgrader command in the course directory; raise if it fails."""
-    argv = [sys.executable, "-m", "nbgrader", *args]
-    done = subprocess.run(argv, cwd=course.root, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv[2:])} failed:\n{done.stdout}{done.stderr}")
-
-
-def release_labs(course: Course, labs: list[str] | None = None) -> list[str]:
-    """`nbgrader generate_assignment LAB --force` for each lab with a source notebook.
-
-    First the source notebook gets the setup cell of this package's version
-    (`cnncourse.labs.stamp_setup_cell`): Colab installs that version, a different one warns.
-    """
-    from cnncourse.labs import stamp_setup_cell
-
-    labs = labs or [lab for lab in course.labs if (course.source / lab).is_dir()]
-    for lab in labs:
-        course.check_lab(lab)
-        stamp_setup_cell(course.source / lab / f"{lab}.ipynb")
-        nbgrader_command(course, "generate_assignment", lab, "--force")
-    return labs
-
-
-def generate_feedback(course: Course, lab: str) -> Path:
-    """`nbgrader generate_feedback LAB`: HTML feedback for every autograded submission."""
-    course.check_lab(lab)
-    nbgrader_command(course, "generate_feedback", lab, "--force")
-    return course.feedback
-
-
-def export_grades(course: Course, to: Path) -> Path:
-    """`nbgrader export`: one CSV row per student and lab."""
-    to = Path(to).resolve()
-    nbgrader_command(course, "export", "--to", str(to))
-    return to

@@ -24,8 +24,8 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-from cnncourse.grading.course import Course
-from cnncourse.grading.jobs import Result
+from cnncourse.grading.run.course import Course
+from cnncourse.grading.run.jobs import Result
 
 
 class GradebookBusy(RuntimeError):

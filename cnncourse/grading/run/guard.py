@@ -16,7 +16,7 @@ the obvious doors:
   students' feedback show the cells as they were.
 
 This is a speed bump against patching, not a security boundary (see the threat model in
-`cnncourse.grading.sandbox`).
+`cnncourse.grading.run.sandbox`).
 """
 
 from __future__ import annotations

@@ -8,10 +8,10 @@
     pool.close()
 
 Every pool has these three methods (`Pool`); the driver does not know which one it drives.
-`LocalPool` grades on this machine; `cnncourse.grading.dask_pool.DaskPool` sends the jobs to the
+`LocalPool` grades on this machine; `cnncourse.grading.run.dask_pool.DaskPool` sends the jobs to the
 workers of a Dask cluster, where each job is graded by the same `WorkerProcess` as here.
 
-A `WorkerProcess` is one long-lived `python -m cnncourse.grading.worker` (see that module): it
+A `WorkerProcess` is one long-lived `python -m cnncourse.grading.run.worker` (see that module): it
 imports the very `cnncourse` package this process imported, is killed and replaced when a job runs
 past its wall-clock timeout, and, when the grader is root and the sandbox is on, lends its kernels a
 user id of their own, which no other worker on this machine holds at the same time (`claim_uid`).
@@ -35,8 +35,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Protocol
 
-from cnncourse.grading.jobs import LOG_TAIL, Job, Result
-from cnncourse.grading.sandbox import kill_processes_of, package_dir
+from cnncourse.grading.run.jobs import LOG_TAIL, Job, Result
+from cnncourse.grading.run.sandbox import kill_processes_of, package_dir
 
 UID_BASE = 200_000  # kernels run as user ids from here on (unprivileged, unnamed)
 UID_COUNT = 100_000
@@ -100,7 +100,7 @@ def worker_env() -> dict[str, str]:
 
 
 class WorkerProcess:
-    """One long-lived `python -m cnncourse.grading.worker`, replaced when a job times out."""
+    """One long-lived `python -m cnncourse.grading.run.worker`, replaced when a job times out."""
 
     def __init__(self, slot: int, log_dir: Path, uid: int | None) -> None:
         self.slot, self.uid = slot, uid
@@ -116,7 +116,7 @@ class WorkerProcess:
             if self.stopped:
                 return
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "cnncourse.grading.worker"],
+                [sys.executable, "-m", "cnncourse.grading.run.worker"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,

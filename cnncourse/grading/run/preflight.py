@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from cnncourse.grading.jobs import Result
+from cnncourse.grading.run.jobs import Result
 
 STUDENT = "preflight"  # the student id of the solution in the worker's private course
 SOLUTION_MARKS = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")

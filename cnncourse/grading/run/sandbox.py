@@ -3,12 +3,12 @@
 Threat model (what is covered, and what is not)
 ------------------------------------------------
 nbgrader runs a student's notebook with the rights of whoever grades it. The grading driver
-(`cnncourse.grading.driver`) splits each grading into two processes with different trust:
+(`cnncourse.grading.run.driver`) splits each grading into two processes with different trust:
 
 * the **worker** is our code (nbgrader's autograde in a private temporary course directory). It
   reads the private gradebook, which holds the hidden tests, and writes the autograded notebook.
   It runs with the instructor's rights, outside the sandbox; of the submission it only parses
-  the notebook's JSON (`cnncourse.grading.validation`) and copies plain files (never links).
+  the notebook's JSON (`cnncourse.grading.run.validation`) and copies plain files (never links).
 * the **kernel** runs the student's code, and also the hidden tests, because nbgrader executes
   the tests in the same kernel. Only the kernel is sandboxed; it is started by the kernel spec
   that `kernel_spec()` writes, through this file's `launch` entry point.
@@ -29,14 +29,14 @@ With bubblewrap (`/usr/bin/bwrap`) the kernel:
 Resource limits (`ResourceLimits`) apply with or without bubblewrap: address space (memory
 bombs), CPU seconds, processes (fork bombs), size of a written file, open files. Inside the
 sandbox the kernel also kills, before each cell, the processes earlier cells left behind
-(`cnncourse.grading.guard`), so a fork bomb costs the cell that set it off, not the rest.
+(`cnncourse.grading.run.guard`), so a fork bomb costs the cell that set it off, not the rest.
 Printed output is cut at 100,000 characters a cell, and a worker's own memory is capped, so an
 output flood cannot exhaust the instructor's machine. The driver stops a submission past its
 wall-clock timeout by killing its worker, which takes the sandbox down with it.
 
 Not covered: the hidden tests are executed inside the student's kernel, so code that inspects its
 own process (stack frames, IPython's input history) can read them while they run; the driver's
-guard cells (`cnncourse.grading.guard`) restore monkey-patched test helpers but cannot stop a
+guard cells (`cnncourse.grading.run.guard`) restore monkey-patched test helpers but cannot stop a
 determined student who rewrites the interpreter's state. Without bubblewrap the kernel can read
 everything its user can read and, when grading as root, the process limit does not bind (Linux
 ignores RLIMIT_NPROC for root): the driver then says plainly that the sandbox is off.

@@ -1,6 +1,6 @@
 """A grading worker: grades one submission at a time in a private nbgrader course directory.
 
-A pool (`cnncourse.grading.pool`) starts `python -m cnncourse.grading.worker`, writes one job
+A pool (`pool`) starts `python -m cnncourse.grading.run.worker`, writes one job
 per line (JSON) on its stdin and reads one result per line on its stdout. A worker lives for many
 jobs (importing nbgrader costs ~2 s) and is killed and replaced when a job runs past its
 wall-clock timeout. Everything the worker and the kernel print while grading a job goes to the
@@ -21,6 +21,7 @@ then runs nbgrader's autograde there, in this process, and reports the grades it
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -29,6 +30,7 @@ import sys
 import time
 import traceback
 import warnings
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
@@ -36,8 +38,8 @@ import nbformat
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, Integer
 
-from cnncourse.grading.jobs import CellGrade, Job, Result
-from cnncourse.grading.sandbox import (
+from cnncourse.grading.run.jobs import CellGrade, Job, Result
+from cnncourse.grading.run.sandbox import (
     ResourceLimits,
     SandboxSpec,
     kernel_spec,
@@ -45,7 +47,7 @@ from cnncourse.grading.sandbox import (
     python_path_for_kernel,
     readonly_paths_for_python,
 )
-from cnncourse.grading.validation import LabCells, check_submission
+from cnncourse.grading.run.validation import LabCells, check_submission
 
 MAX_REASON = 160  # characters of one failing test's message in the summary
 TRUNCATED = "... Output truncated ..."  # nbgrader's own marker (LimitOutput)
@@ -152,7 +154,7 @@ def _worker_config(job: Job, course: Path, spec: SandboxSpec):
     from traitlets.config import Config
     from traitlets.config.loader import JSONFileConfigLoader, PyFileConfigLoader
 
-    from cnncourse.grading.guard import InsertGuard, RemoveGuard
+    from cnncourse.grading.run.guard import InsertGuard, RemoveGuard
 
     config = Config()
     if job.config_file:  # the course's configuration as the driver read it (JSON), or a .py
@@ -287,31 +289,28 @@ def serve(jobs_in, results_out) -> None:
     for line in jobs_in:
         job = Job(**json.loads(line))
         started = time.perf_counter()
-        with job_log(Path(job.job_dir) / "worker.log"):
+        with stderr_to(Path(job.job_dir) / "worker.log"):
             result = grade(job)
         result.seconds = time.perf_counter() - started
         results_out.write(json.dumps(asdict(result)) + "\n")
         results_out.flush()
 
 
-class job_log:
+@contextlib.contextmanager
+def stderr_to(path: Path) -> Iterator[None]:
     """Send this process's stderr (and so the kernel's, which inherits it) to `path` for one
     job; the worker's own log gets it back afterwards."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __enter__(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 2)
+    try:
+        yield
+    finally:
         sys.stderr.flush()
-        self.saved = os.dup(2)
-        with open(self.path, "ab") as log:
-            os.dup2(log.fileno(), 2)
-
-    def __exit__(self, *exc) -> None:
-        sys.stderr.flush()
-        os.dup2(self.saved, 2)
-        os.close(self.saved)
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def main() -> None:
