@@ -54,8 +54,6 @@ _maximum = np.maximum
 _float64 = np.float64
 _ndarray = np.ndarray
 _integer = np.integer
-_floating = np.floating
-_issubdtype = np.issubdtype
 _argmax = np.argmax
 _unravel_index = np.unravel_index
 
@@ -125,7 +123,6 @@ MISTAKES: dict[str, str] = {
 }
 _MISTAKE_ID = re.compile(r"\[mistake: ([a-z0-9_]+)\]")
 
-FLIPPED_KERNEL = "flipped_kernel"  # a key of MISTAKES, for check_array(..., mistakes=...)
 
 
 def mistake_ids_in(text: str) -> list[str]:
@@ -548,12 +545,16 @@ def check_conv_output(name: str, student_function: Callable, reference_function:
 
 def check_gradients(name: str, got: Sequence[object], expected: Sequence[object],
                     names: Sequence[str] = ("dx", "dw", "db"), *, tol: float = 1e-6,
-                    mistakes: dict[str, dict[str, Callable[[], object]]] | None = None) -> None:
+                    mistakes: dict[str, dict[str, Callable[[], object]]] | None = None,
+                    kernel_gradient: str = "dw") -> None:
     """Compare each gradient of a backward pass and say which ones are wrong.
 
     got / expected: tuples of gradients in the order of `names`. Passes when every relative
     error is below `tol`. mistakes: {gradient name: {id: function making that wrong gradient}},
-    tried before the generic hints (flipped, factor 2).
+    tried before the generic hints: the kernel's gradient flipped, any gradient twice or half
+    the right one. kernel_gradient: the name of the kernel's gradient, (KH, KW, ...) like the
+    kernel, whose axes 0 and 1 a flipped kernel reverses (no other gradient has the kernel's
+    axes: dx is (N, H, W, C)).
     """
     if not isinstance(got, tuple | list) or len(got) != len(expected):
         raise failure(
@@ -568,7 +569,7 @@ def check_gradients(name: str, got: Sequence[object], expected: Sequence[object]
             right.append(grad_name)
             continue
         candidates = {**(mistakes or {}).get(grad_name, {})}
-        if e.ndim >= 2:
+        if grad_name == kernel_gradient and e.ndim >= 2:  # (KH, KW, ...): flip KH and KW
             candidates["gradient_flipped"] = lambda e=e: _flip(e, axis=(0, 1))
         candidates["gradient_factor_2#twice the right gradient"] = lambda e=e: 2 * e
         candidates["gradient_factor_2#half the right gradient"] = lambda e=e: 0.5 * e
@@ -591,7 +592,7 @@ def check_gradients(name: str, got: Sequence[object], expected: Sequence[object]
         return
     ok = f"{' and '.join(right)} {'is' if len(right) == 1 else 'are'} right" if right else ""
     if diagnosed:
-        grad_name, named, mistake = diagnosed[0]
+        _, named, mistake = diagnosed[0]
         others = [p for p in problems if p != named]
         raise failure(name, named, details="; ".join(
             [*others, ok] if others or ok else []), mistake=mistake)

@@ -119,6 +119,9 @@ def test_gradients_say_which_one_is_wrong():
     with pytest.raises(AssertionError, match=r"^layer: dw: the gradient is flipped(.|\n)*"
                                              r"dx and db are right\n\[mistake: gradient_flipped"):
         checks.check_gradients("layer", (dx, dw[::-1, ::-1], db), (dx, dw, db))
+    with pytest.raises(AssertionError, match=r"^layer: dx is wrong, largest relative error"):
+        # dx is not the kernel's gradient: its reversed axes 0 and 1 are no flipped kernel
+        checks.check_gradients("layer", (np.flip(dx, (0, 1)), dw, db), (dx, dw, db))
     with pytest.raises(AssertionError, match=r"db: the gradient is off by a factor 2"):
         checks.check_gradients("layer", (dx, dw, 2 * db), (dx, dw, db))
     with pytest.raises(AssertionError, match=r"dx has shape \(3, 2\), expected \(2, 3\)"):
