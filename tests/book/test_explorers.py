@@ -400,6 +400,41 @@ def test_receptive_field_refuses_a_stack_larger_than_its_input(
     visit.assert_clean()
 
 
+# Runs in the page: where the keyboard focus is (the layer row and column of a box, or the tag).
+FOCUS_JS = """
+() => {
+  const box = document.activeElement;
+  const row = box && box.closest('[data-role=layer-row]');
+  return {tag: box ? box.tagName : null, column: box && box.getAttribute('data-col'),
+          row: row ? Number(row.getAttribute('data-index')) : null};
+}
+"""
+
+
+def test_receptive_field_keeps_the_focus_while_editing(
+        open_explorer: Callable[..., Visit]) -> None:
+    """Type a value, Tab to the next box, type, Enter: the focus stays where the reader is."""
+    visit = open_explorer(receptive_field_explorer([(3, 1), (3, 1)], input_size=20))
+    page = visit.page
+    page.locator("[data-role=layer-row][data-index='1'] [data-col=kernel]").focus()
+    page.keyboard.press("Control+a")
+    page.keyboard.type("5")
+    page.keyboard.press("Tab")
+    assert page.evaluate(FOCUS_JS) == {"tag": "INPUT", "column": "stride", "row": 1}, (
+        "after editing a kernel size and Tab, the focus should be on the stride of that layer")
+    assert page.locator("[data-role=layer-row][data-index='1'] [data-col=size]").inner_text() == (
+        str(arithmetic.receptive_field([(3, 1), (5, 1)])))
+    page.keyboard.press("Control+a")
+    page.keyboard.type("2")
+    page.keyboard.press("Enter")
+    assert page.evaluate(FOCUS_JS) == {"tag": "INPUT", "column": "stride", "row": 1}, (
+        "after Enter the focus should stay on the box just edited")
+    assert page.locator("[data-role=layer-row][data-index='1'] [data-col=jump]").inner_text() == "2"
+    page.locator("[data-role=layer-row][data-index='1'] [data-role=remove]").click()
+    assert page.evaluate(FOCUS_JS)["tag"] == "BUTTON", "removing a layer dropped the focus"
+    visit.assert_clean()
+
+
 @pytest.mark.keras
 def test_lenet_probabilities_equal_keras(open_explorer: Callable[..., Visit]) -> None:
     import keras

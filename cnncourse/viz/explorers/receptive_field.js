@@ -88,39 +88,71 @@ function main(app, data) {
     return menu;
   }
 
+  // The table is built once per number of layers and then updated in place, so that a box
+  // being edited (and the keyboard focus in it) survives every recomputation.
   function buildTable(result) {
+    if (table.querySelectorAll("[data-role=layer-row]").length !== state.layers.length) {
+      buildRows();
+    }
+    var inputCells = table.querySelector("[data-role=input-row]").children;
+    inputCells[2].textContent = String(state.input);
+    state.layers.forEach(function (layer, index) {
+      var row = result.rows[index];
+      var cells = table.querySelector("[data-role=layer-row][data-index='" + index + "']");
+      cells.querySelector("[data-col=kind]").value = layer.kind;
+      ["kernel", "stride", "dilation"].forEach(function (name) {
+        var box = cells.querySelector("input[data-col=" + name + "]");
+        if (box !== document.activeElement && Number(box.value) !== layer[name]) {
+          box.value = String(layer[name]);
+        }
+      });
+      cells.querySelector("input[data-col=dilation]").disabled = layer.kind === "pool";
+      cells.querySelector("[data-col=output]").textContent =
+        row.output > 0 ? String(row.output) : "\u2014";
+      cells.querySelector("[data-col=size]").textContent = String(row.size);
+      cells.querySelector("[data-col=jump]").textContent = String(row.jump);
+      cells.querySelector("[data-role=remove]").disabled = state.layers.length === 1;
+    });
+    addConv.disabled = addPool.disabled = state.layers.length >= limits.layers;
+  }
+
+  function buildRows() {
     clear(table);
     var headers = [["#", "layer"], ["kind", "convolution or pooling"], ["k", "kernel size"],
       ["s", "stride"], ["d", "dilation"], ["size", "units along one axis ('valid')"],
       ["r", "receptive field on the input"], ["j", "jump: input distance between units"],
       ["", "remove"]];
     table.appendChild(el("tr", {}, headers.map(function (h) {
-      return el("th", {scope: "col", title: h[1]}, [h[0]]);
+      return el("th", {scope: "col", title: h[1]},
+                h[0] ? [h[0]] : [el("span", {"class": "cnnx-visually-hidden"}, [h[1]])]);
     })));
     table.appendChild(el("tr", {"data-role": "input-row"}, [el("td", {}, ["input"]),
       el("td", {colspan: 4}, []), el("td", {}, [String(state.input)]), el("td", {}, ["1"]),
       el("td", {}, ["1"]), el("td", {}, [])]));
     state.layers.forEach(function (layer, index) {
-      var row = result.rows[index];
       var remove = el("button", {type: "button", "data-role": "remove",
                                  "aria-label": "remove layer " + (index + 1)}, ["\u2212"]);
-      remove.disabled = state.layers.length === 1;
-      remove.addEventListener("click", function () {
-        state.layers.splice(index, 1);
-        state.level = Math.min(state.level, state.layers.length);
-        state.unit = null;
-        update();
-      });
+      remove.addEventListener("click", function () { removeLayer(index); });
       table.appendChild(el("tr", {"data-role": "layer-row", "data-index": index}, [
         el("td", {}, [String(index + 1)]), el("td", {}, [kindMenu(index)]),
         el("td", {}, [numberBox(index, "kernel", limits.kernel)]),
         el("td", {}, [numberBox(index, "stride", limits.stride)]),
         el("td", {}, [numberBox(index, "dilation", limits.dilation, layer.kind === "pool")]),
-        el("td", {"data-col": "output"}, [row.output > 0 ? String(row.output) : "\u2014"]),
-        el("td", {"data-col": "size"}, [String(row.size)]),
-        el("td", {"data-col": "jump"}, [String(row.jump)]), el("td", {}, [remove])]));
+        el("td", {"data-col": "output"}, []), el("td", {"data-col": "size"}, []),
+        el("td", {"data-col": "jump"}, []), el("td", {}, [remove])]));
     });
-    addConv.disabled = addPool.disabled = state.layers.length >= limits.layers;
+  }
+
+  // Remove layer `index`; the focus moves to the remove button now in its place (or the one
+  // above), or to "+ convolution" when a single layer is left.
+  function removeLayer(index) {
+    state.layers.splice(index, 1);
+    state.level = Math.min(state.level, state.layers.length);
+    state.unit = null;
+    update();
+    var buttons = table.querySelectorAll("[data-role=remove]");
+    var next = buttons[Math.min(index, buttons.length - 1)];
+    (next && !next.disabled ? next : addConv).focus();
   }
 
   // Units of every level (0 = input) that unit `unit` of level `level` depends on.
