@@ -318,6 +318,24 @@ def test_arithmetic_output_cell_by_keyboard(open_explorer: Callable[..., Visit])
     visit.assert_clean()
 
 
+def test_arithmetic_says_how_many_inputs_no_tap_reads(
+        open_explorer: Callable[..., Visit]) -> None:
+    """i=7, k=3, s=3: one input (index 6) is never read; the page said "6", an index as a count.
+    The drawing's caption follows the mode: transposed, it shows zeros inserted between inputs."""
+    visit = open_explorer(arithmetic_explorer(input_size=7, kernel_size=3, padding=0, stride=3))
+    page = visit.page
+    unread = page.locator("[data-role=unread]")
+    assert unread.get_attribute("data-unread") == "6"
+    assert unread.inner_text().strip() == "1 (input 6)", unread.inner_text()
+    caption = page.locator("[data-role=input-caption]")
+    direct_caption = caption.inner_text()
+    page.locator("[data-role=transposed]").check()
+    transposed_caption = caption.inner_text()
+    assert transposed_caption != direct_caption, "the caption did not change in transposed mode"
+    assert "inserted" in transposed_caption, transposed_caption
+    visit.assert_clean()
+
+
 # Runs in the page: replace the receptive-field explorer's stack by `layers` through its own
 # buttons and boxes, select the middle unit of the top layer, read the table and the trace.
 RECEPTIVE_FIELD_JS = """

@@ -34,6 +34,7 @@ function main(app, data) {
   var inputCanvas = cellCanvas("padded-input", "padded input with the kernel taps");
   var outputCanvas = cellCanvas("output-grid", "output grid; move the selected cell with " +
                                 "the arrow keys or the pointer");
+  var inputCaption = el("figcaption", {"data-role": "input-caption"});
   var summary = el("p", {"class": "cnnx-summary", "aria-live": "polite"});
   var formula = el("div", {"class": "cnnx-formula", "data-role": "formula"});
 
@@ -43,9 +44,7 @@ function main(app, data) {
     controls.stride.wrap, controls.dilation.wrap,
     el("label", {"class": "cnnx-control"}, [switchBox, " transposed"])]));
   app.appendChild(el("div", {"class": "cnnx-row"}, [
-    el("figure", {"class": "cnnx-figure"}, [inputCanvas, el("figcaption", {}, [
-      "input (blue), zeros (dashed), kernel taps (navy), where each window starts (dots), " +
-      "inputs no tap reads (\u00d7)"])]),
+    el("figure", {"class": "cnnx-figure"}, [inputCanvas, inputCaption]),
     el("figure", {"class": "cnnx-figure"}, [outputCanvas,
       el("figcaption", {}, ["output (cyan), the cell computed (teal)"])])]));
   app.appendChild(summary);
@@ -146,6 +145,7 @@ function main(app, data) {
     var g = geometry(e);
     var unread = unreadInputs(e, g);
     var cell = Math.max(7, Math.min(26, Math.floor(300 / g.cells)));
+    inputCaption.textContent = captionText(e);
     drawInput(e, g, unread, cell);
     drawOutput(e, Math.max(7, Math.min(26, Math.floor(300 / Math.max(e.size, 1)))));
     summary.removeAttribute("data-role");
@@ -165,10 +165,23 @@ function main(app, data) {
     }
     summary.appendChild(document.createTextNode(". Inputs that no kernel tap reads: "));
     summary.appendChild(el("span", {"data-role": "unread", "data-unread": unread.join(",")},
-                           [unread.length ? unread.join(", ") : "none"]));
+                           [unread.length ? unread.length + " (input" +
+                            (unread.length > 1 ? "s " : " ") + unread.join(", ") + ")" :
+                            "none"]));
     summary.appendChild(document.createTextNode(" (per axis). Selected output cell: (" +
                                                 state.row + ", " + state.col + ")."));
     markUpdated(app);
+  }
+
+  // What the left drawing shows: the input itself, or (transposed) the equivalent direct
+  // convolution's input, spread out with zeros.
+  function captionText(e) {
+    var marks = "kernel taps (navy), where each window starts (dots), inputs no tap reads " +
+                "(\u00d7)";
+    if (!state.transposed) return "input (blue), zeros added (dashed), " + marks;
+    return "the equivalent stride-1 convolution: the inputs (blue) with " +
+           (state.stride - 1) + " zero(s) inserted between neighbours and " + e.before +
+           " before, " + e.after + " after (dashed), " + marks;
   }
 
   function drawInput(e, g, unread, cell) {
