@@ -1,6 +1,7 @@
-"""im2col drawn as one matrix product: W_row (F, K) times X_col (K, P) gives Y (F, P).
+"""im2col drawn as one matrix product: W_row (F, KH*KW*C) times X_col (KH*KW*C, Ho*Wo) gives
+Y (F, Ho*Wo), in the letters of the book's notation page.
 
-K = KH * KW * C numbers in a window, P = Ho * Wo windows. Column p of X_col is window p of
+A window holds KH*KW*C numbers; there are Ho*Wo windows. Column p of X_col is window p of
 the input, copied with its channels innermost (the layout of `cnncourse.nn.im2col`, transposed);
 row f of W_row is kernel f, flattened in the same order. The numbers are the package's own:
 X_col from `nn.im2col`, and Y checked against `nn.conv2d_forward` before it is drawn.
@@ -23,8 +24,9 @@ GAP = 1.4  # cells between two matrices, room for an operator sign
 
 
 def im2col_matrices(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(W_row (F, K), X_col (K, P), Y (F, P)) for x (H, W, C) and w (KH, KW, C, F), stride 1,
-    no padding; Y = W_row @ X_col holds output channel f of the convolution in row f."""
+    """(W_row (F, KH*KW*C), X_col (KH*KW*C, Ho*Wo), Y (F, Ho*Wo)) for x (H, W, C) and
+    w (KH, KW, C, F), stride 1, no padding; Y = W_row @ X_col holds output channel f of the
+    convolution in row f."""
     from cnncourse.nn import conv2d_forward, im2col
 
     x, w = np.asarray(x, dtype=float), np.asarray(w, dtype=float)
@@ -50,7 +52,7 @@ def plot_im2col(x: np.ndarray, w: np.ndarray, *, window: int = 0, dpi: float = 1
     w_row, x_col, y = im2col_matrices(x, w)
     x = np.asarray(x, dtype=float)
     (H, W, C), (KH, KW) = x.shape, np.shape(w)[:2]
-    (F, K), P = w_row.shape, x_col.shape[1]
+    (F, K), P = w_row.shape, x_col.shape[1]  # K = KH*KW*C numbers per window, P = Ho*Wo
     Wo = W - KW + 1
     if isinstance(window, bool) or not isinstance(window, int) or not 0 <= window < P:
         raise ValueError(f"window must be an int in [0, {P}), got {window!r}")
@@ -59,8 +61,8 @@ def plot_im2col(x: np.ndarray, w: np.ndarray, *, window: int = 0, dpi: float = 1
     xs += [xs[1] + K + GAP, xs[1] + K + GAP + P + GAP]
     height = max(H, K) + LABEL_ROOM
     middle = LABEL_ROOM + max(H, K) / 2
-    title = (f"im2col: {KH}x{KW}x{C} windows become the columns of X_col; "
-             f"W_row X_col = Y\n{F} kernels, {P} windows of K = {K} numbers")
+    title = (f"im2col: {KH}x{KW}x{C} windows become the columns of X_col; W_row X_col = Y\n"
+             f"F = {F} kernels, Ho\u00b7Wo = {P} windows of KH\u00b7KW\u00b7C = {K} numbers")
     fig, ax = matrices_figure(xs[3] + P, height, title, dpi=dpi)
     i, j = divmod(window, Wo)
     for c in range(C):
