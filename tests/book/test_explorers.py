@@ -229,6 +229,42 @@ def test_image_kernel_by_keyboard(open_explorer: Callable[..., Visit]) -> None:
     visit.assert_clean()
 
 
+# Runs in the page: the colour of output pixel (row, col) of the image-kernel explorer.
+OUTPUT_PIXEL_JS = """
+([row, col, rows, cols]) => {
+  const canvas = document.querySelector('canvas[data-role=output]');
+  const x = Math.floor((col + 0.5) * canvas.width / cols);
+  const y = Math.floor((row + 0.5) * canvas.height / rows);
+  return Array.from(canvas.getContext('2d').getImageData(x, y, 1, 1).data.slice(0, 3));
+}
+"""
+
+
+def test_image_kernel_draws_what_each_kernel_makes(open_explorer: Callable[..., Visit]) -> None:
+    """Kernels summing to 1 (identity, blurs) give an image, drawn in grey levels; edge kernels
+    give signed responses, drawn red and blue. The weight boxes show 1/9, not a clipped 0.11."""
+    image = np.linspace(0.1, 0.9, 9 * 10).reshape(9, 10)
+    visit = open_explorer(image_kernel_explorer(image, factor=1, selected="identity"))
+    page = visit.page
+    shown = np.round(image * 255) / 255
+    for row, col in [(4, 5), (0, 0), (8, 9)]:
+        assert page.evaluate(OUTPUT_PIXEL_JS, [row, col, 9, 10]) == [
+            round(shown[row, col] * 255)] * 3, "identity should copy the image, in grey"
+    choose_kernel(page, ".cnnx", "box blur")
+    red, green, blue = page.evaluate(OUTPUT_PIXEL_JS, [4, 5, 9, 10])
+    assert red == green == blue, "a blur's output is an image: grey, not a signed colour"
+    weights = page.locator("[data-role=weight]")
+    assert weights.first.input_value() == "1/9"
+    clipped = weights.evaluate_all("boxes => boxes.filter(b => b.scrollWidth > b.clientWidth)"
+                                   ".map(b => b.value)")
+    assert not clipped, f"weight boxes too narrow for their text: {clipped}"
+    choose_kernel(page, ".cnnx", "sobel x")
+    red, green, blue = page.evaluate(OUTPUT_PIXEL_JS, [4, 5, 9, 10])
+    assert red > blue, "sobel x on a left-to-right ramp is positive: drawn red"
+    assert "red positive" in page.locator("[data-role=output-caption]").inner_text()
+    visit.assert_clean()
+
+
 # Runs in the page: sets the arithmetic explorer's controls for each setting and reads back
 # what it shows. settings: [{input, kernel, padding, stride, dilation, transposed}].
 ARITHMETIC_JS = """

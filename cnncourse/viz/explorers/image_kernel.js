@@ -19,8 +19,9 @@ function main(app, data) {
   menu.value = String(data.selected);
   var weightGrid = el("div", {"class": "cnnx-weights", "data-role": "weights"});
   var inputCanvas = cellCanvas("input", "input image; select a pixel with the arrow keys");
-  var outputCanvas = cellCanvas("output", "filtered image in a signed colour map; select " +
-                                "a pixel with the arrow keys or the pointer");
+  var outputCanvas = cellCanvas("output", "filtered image; select a pixel with the arrow " +
+                                "keys or the pointer");
+  var outputCaption = el("figcaption", {"data-role": "output-caption"});
   var legend = el("div", {"class": "cnnx-legend", "data-role": "legend"});
   var detail = el("div", {"class": "cnnx-detail", "data-role": "detail", "aria-live": "polite"});
 
@@ -30,7 +31,7 @@ function main(app, data) {
   app.appendChild(el("div", {"class": "cnnx-row"}, [
     el("figure", {"class": "cnnx-figure"}, [inputCanvas, el("figcaption", {}, ["input"])]),
     el("figure", {"class": "cnnx-figure"}, [outputCanvas,
-      el("figcaption", {}, ["output: red positive, blue negative"]), legend])]));
+      outputCaption, legend])]));
   app.appendChild(detail);
 
   var offscreen = document.createElement("canvas");
@@ -55,14 +56,14 @@ function main(app, data) {
   function buildWeightInputs() {
     clear(weightGrid);
     var K = state.kernel.length;
-    weightGrid.style.gridTemplateColumns = "repeat(" + K + ", 4.2em)";
+    weightGrid.style.gridTemplateColumns = "repeat(" + K + ", 4.6em)";
     state.kernel.forEach(function (row, u) {
       row.forEach(function (value, v) {
-        var input = el("input", {type: "number", step: "0.1", value: String(value),
+        var input = el("input", {type: "text", value: weightText(value), spellcheck: "false",
                                  "data-role": "weight", "data-row": u, "data-col": v,
                                  "aria-label": "weight row " + u + " column " + v});
         input.addEventListener("input", function () {
-          var number = input.value.trim() === "" ? NaN : Number(input.value);
+          var number = parseWeight(input.value);
           input.setAttribute("aria-invalid", isFinite(number) ? "false" : "true");
           if (!isFinite(number)) return;
           state.kernel[u][v] = number;
@@ -71,6 +72,39 @@ function main(app, data) {
         weightGrid.appendChild(input);
       });
     });
+  }
+
+  // A weight as the reader would write it: 1/9, 1/16 and 2 rather than 0.1111111111111111;
+  // other values to 3 significant digits (the kernel keeps the exact value).
+  function weightText(value) {
+    if (Number.isInteger(value)) return String(value);
+    for (var q = 2; q <= 64; q++) {
+      var p = value * q;
+      if (Math.abs(p - Math.round(p)) < 1e-9 * q) return Math.round(p) + "/" + q;
+    }
+    return String(Number(value.toPrecision(3)));
+  }
+
+  // "0.25", "-2", "1/9" -> a number; anything else (an empty box included) -> NaN.
+  function parseWeight(text) {
+    var fraction = /^\s*([+-]?\d*\.?\d+)\s*\/\s*(\d*\.?\d+)\s*$/.exec(text);
+    if (fraction) return Number(fraction[1]) / Number(fraction[2]);
+    return text.trim() === "" ? NaN : Number(text);
+  }
+
+  // Kernels whose weights sum to 1 (blurs, identity, shift, sharpen) keep the image's
+  // brightness: their output is drawn as a grey image; any other kernel (edges, derivatives)
+  // gives signed responses, drawn red (positive) and blue (negative).
+  function keepsBrightness() {
+    var total = 0;
+    state.kernel.forEach(function (row) { row.forEach(function (w) { total += w; }); });
+    return Math.abs(total - 1) < 1e-6;
+  }
+
+  function outputColour(value) {
+    if (!keepsBrightness()) return signedColour(colours, value, state.extent);
+    var g = Math.round(Math.max(0, Math.min(1, value)) * 255);
+    return [g, g, g];
   }
 
   function filterImage() {
@@ -130,10 +164,11 @@ function main(app, data) {
       return [g, g, g];
     });
     outline(grey, state.row - r, state.col - r, K, K);
-    var signed = paint(outputCanvas, function (n) {
-      return signedColour(colours, state.out[n], state.extent);
-    });
-    outline(signed, state.row, state.col, 1, 1);
+    var filtered = paint(outputCanvas, function (n) { return outputColour(state.out[n]); });
+    outline(filtered, state.row, state.col, 1, 1);
+    outputCaption.textContent = keepsBrightness() ?
+      "output: the filtered image (the weights sum to 1, so it keeps the photo's brightness)" :
+      "output: red positive, blue negative (the weights do not sum to 1)";
     showLegend();
     showDetail();
     markUpdated(app);
@@ -141,6 +176,13 @@ function main(app, data) {
 
   function showLegend() {
     clear(legend);
+    if (keepsBrightness()) {
+      legend.appendChild(el("span", {}, ["0"]));
+      legend.appendChild(el("span", {"class": "cnnx-legend-bar",
+        style: "background:linear-gradient(to right,#000,#fff)"}));
+      legend.appendChild(el("span", {}, ["1"]));
+      return;
+    }
     var stops = [];
     for (var t = 0; t <= 8; t++) {
       stops.push(rgb(signedColour(colours, (t / 4 - 1) * state.extent, state.extent)));
@@ -173,18 +215,23 @@ function main(app, data) {
       (r > 0 ? " (zeros outside the image)." : ".")]));
     detail.appendChild(el("div", {"class": "cnnx-equation"}, [
       titled("window", numberTable(window_, 2, "window")), el("span", {}, ["\u00d7"]),
-      titled("kernel", numberTable(state.kernel, 2, "kernel")), el("span", {}, ["="]),
+      titled("kernel", numberTable(state.kernel, digits, "kernel")), el("span", {}, ["="]),
       titled("products", numberTable(products, digits, "products", colours,
                                      maxAbs(products))),
       el("span", {}, ["\u2192"]),
       titled("sum", el("output", {"class": "cnnx-sum", "data-role": "sum",
-                                  style: "background:" + rgb(signedColour(colours, sum,
-                                                                          state.extent))},
+                                  style: "background:" + rgb(outputColour(sum)) +
+                                         (brightness(outputColour(sum)) < 0.5 ?
+                                          ";color:#fff" : "")},
                        [fmt(sum, digits)]))]));
   }
 
   function titled(title, node) {
     return el("div", {"class": "cnnx-titled"}, [el("div", {}, [title]), node]);
+  }
+
+  function brightness(triple) {
+    return (0.299 * triple[0] + 0.587 * triple[1] + 0.114 * triple[2]) / 255;
   }
 
   function maxAbs(rows) {
