@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import re
+from html import escape
 from typing import TYPE_CHECKING
 
 from matplotlib.animation import Animation
@@ -31,8 +32,30 @@ def animation_html(anim: Animation, *, fps: float = 2.0, loop: bool = True) -> H
     if not isinstance(anim, Animation):
         raise ValueError(f"animation_html needs a matplotlib Animation, got {type(anim).__name__}")
     html = anim.to_jshtml(fps=fps, default_mode="loop" if loop else "once")
+    description = animation_description(anim, frames=len(_PNG_FRAME.findall(html)))
     _close_if_pyplot_holds(anim)
-    return HTML(_PNG_FRAME.sub(_palette_frame, html))
+    return HTML(accessible_player(_PNG_FRAME.sub(_palette_frame, html), description))
+
+
+def animation_description(anim: Animation, *, frames: int) -> str:
+    """A text alternative of an animation drawn by `anim.to_jshtml()`: how many frames, and
+    the titles of its figure as the last frame left them (the package's animations title
+    each frame with what it shows: "max pooling 2x2, stride 2: 4x4 -> 2x2")."""
+    figure = anim._fig
+    titles = [figure._suptitle.get_text() if figure._suptitle else ""]
+    titles += [ax.get_title() for ax in figure.axes] + [text.get_text() for text in figure.texts]
+    shown = list(dict.fromkeys(title.strip() for title in titles if title.strip()))
+    summary = f"Animation in {frames} frames"
+    return f"{summary}; the last frame: {'; '.join(shown)}." if shown else f"{summary}."
+
+
+def accessible_player(html: str, description: str) -> str:
+    """matplotlib's player with names for what a screen reader meets: the frame image gets
+    `description` as its alt text, the frame slider a label (both have none in matplotlib)."""
+    alt = escape(description, quote=True)
+    html = re.sub(r'<img id="(_anim_img\w+)">', rf'<img id="\1" alt="{alt}">', html)
+    return re.sub(r'<input id="(_anim_slider\w+)" type="range"',
+                  r'<input id="\1" type="range" aria-label="Frame of the animation"', html)
 
 
 def _palette_frame(match: re.Match) -> str:

@@ -70,3 +70,13 @@ def test_figures_display_as_png_in_ipython_without_pyplot(monkeypatch):
     show_figures_in_notebooks()
     data, _ = shell.display_formatter.format(plot_matrix([[1, 2], [3, 4]]))
     assert data["image/png"][:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_animation_player_has_a_text_alternative_and_a_labelled_slider():
+    from cnncourse.viz import animate_pooling
+
+    html = animation_html(animate_pooling([[1, 2], [3, 4]], pool_size=1, stride=1)).data
+    alt = re.search(r'<img id="_anim_img\w+" alt="([^"]+)">', html)
+    assert alt, "the animation's frame image has no alt text"
+    assert alt[1].startswith("Animation in 4 frames; the last frame: ") and "pooling" in alt[1]
+    assert re.search(r'<input id="_anim_slider\w+" type="range" aria-label="[^"]+"', html)
