@@ -101,3 +101,17 @@ def test_im2col_figure_counts_with_the_page_letters(shapes: dict[str, str]):
     letters = {letter for term in counted for letter in term.split("\u00b7")}
     assert letters == {"F", "Ho", "Wo", "KH", "KW", "C"}, title
     assert letters <= set(shapes)
+
+
+def test_shape_comments_in_chapter_code_use_the_page_letters(shapes: dict[str, str]):
+    """A comment that gives a shape, `# (N, Ho, Wo, F)` or `# (KH*KW*C, Ho*Wo)`, uses only the
+    page's letters (numbers aside)."""
+    comment = re.compile(r"#\s+\(([^)]*)\)")
+    seen = set()
+    for name, source in chapter_sources().items():
+        for shape in comment.findall(source):
+            letters = set(re.findall(r"[A-Za-z_]\w*", shape))
+            seen |= letters
+            assert letters <= set(shapes), f"{name}: shape comment ({shape}) uses " \
+                                           f"{sorted(letters - set(shapes))}"
+    assert {"N", "Ho", "Wo", "F", "KH"} <= seen  # the chapters' comments were found
