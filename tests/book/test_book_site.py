@@ -59,12 +59,19 @@ def toc_files(entries: list[dict]) -> Iterator[str]:
 def chapter_pages() -> list[str]:
     """Paths of the built pages, relative to _build/html, one per file of _toc.yml."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    return [f"{name}.html" for name in [toc["root"], *toc_files(toc.get("chapters", []))]]
+    return [f"{name}.html" for name in [toc["root"], *toc_files([toc])]]
+
+
+def numbered_chapter_pages() -> list[str]:
+    """The chapters proper: the pages of the numbered parts of _toc.yml (not the introduction,
+    the notation page or the references)."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    parts = [part for part in toc.get("parts", []) if part.get("numbered")]
+    return [f"{name}.html" for name in toc_files(parts)]
 
 
 PAGES = chapter_pages()
-# The chapters proper: every page but the introduction (the root) and the references.
-CHAPTERS = [page for page in PAGES[1:] if Path(page).stem != "references"]
+CHAPTERS = numbered_chapter_pages()
 
 
 def source_of(page: str) -> str:
@@ -569,3 +576,84 @@ def test_nothing_runs_past_the_page(
         f"{page} ({width}): the page is {view.layout['page_overflow']} px wider than the screen"
     )
     assert not view.broken_images, f"{page} ({width}): images that did not load"
+
+
+# ---------------------------------------------------------------------------------------------
+# Accessibility: WCAG 2.1 A and AA as axe-core checks it, in the light and the dark theme.
+
+# axe-core itself, as the PyPI package axe-playwright-python ships it (installed with the dev
+# extra, read from disk: nothing is fetched at test time).
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+THEMES = ["light", "dark"]
+
+
+@functools.cache
+def axe_source() -> str:
+    import axe_playwright_python  # a missing package fails, never skips
+
+    return (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
+
+
+# Runs in the page once MathJax is done: axe's violations, each with the elements it names (at
+# most five, with what axe says is wrong).
+AXE_RUN_JS = """
+async (tags) => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    await MathJax.startup.promise;
+  }
+  await document.fonts.ready;
+  // axe leaves its experimental rules out unless asked: those of these levels are run too
+  // (label-content-name-mismatch, WCAG 2.5.3, is one).
+  const experimental = Object.fromEntries(axe.getRules(tags)
+      .filter(rule => rule.tags.includes('experimental'))
+      .map(rule => [rule.ruleId, {enabled: true}]));
+  const result = await axe.run(document, {runOnly: {type: 'tag', values: tags},
+                                          rules: experimental, resultTypes: ['violations']});
+  return {theme: document.documentElement.dataset.theme,
+          violations: result.violations.map(v => ({
+              id: v.id, impact: v.impact, count: v.nodes.length,
+              nodes: v.nodes.slice(0, 12).map(n => n.target.join(' ') + ': '
+                  + (n.failureSummary || '').replace(/\\s+/g, ' ').slice(0, 160))}))};
+}
+"""
+
+
+def axe_report(browser: Any, url: str, theme: str) -> dict:
+    """axe-core's WCAG 2.1 AA violations of one page in one theme (the reader's saved choice)."""
+    context = browser.new_context(viewport=DESKTOP)
+    context.set_default_timeout(60_000)
+    context.route(
+        "**/*",
+        lambda route: route.continue_()
+        if urlparse(route.request.url).hostname in LOCAL_HOSTS
+        else route.abort(),
+    )
+    # pydata-sphinx-theme reads the reader's choice from localStorage before it paints.
+    context.add_init_script(
+        f"localStorage.setItem('mode', '{theme}'); localStorage.setItem('theme', '{theme}');"
+    )
+    try:
+        reader = context.new_page()
+        reader.goto(url, wait_until="load")
+        reader.add_script_tag(content=axe_source())
+        return reader.evaluate(AXE_RUN_JS, AXE_TAGS)
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def axe_view(browser: Any, site_url: str) -> Any:
+    return functools.cache(lambda page, theme: axe_report(browser, urljoin(site_url, page), theme))
+
+
+@pytest.mark.parametrize("theme", THEMES)
+@pytest.mark.parametrize("page", PAGES)
+def test_no_accessibility_violations(axe_view: Any, page: str, theme: str) -> None:
+    report = axe_view(page, theme)
+    assert report["theme"] == theme, f"{page}: the page did not switch to the {theme} theme"
+    violations = report["violations"]
+    listed = "\n".join(
+        f"{v['id']} ({v['impact']}, {v['count']} elements): " + "; ".join(v["nodes"])
+        for v in violations
+    )
+    assert not violations, f"{page} ({theme}): {len(violations)} axe-core violations:\n{listed}"

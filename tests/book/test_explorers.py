@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 # The site test's browser set-up and page list (tests/book is on sys.path under pytest).
-from test_book_site import PAGES, QuietHandler, source_of
+from test_book_site import AXE_TAGS, PAGES, QuietHandler, axe_source, source_of
 
 from cnncourse import arithmetic, filters
 from cnncourse.data import load_sample_photo
@@ -536,6 +536,31 @@ def test_two_explorers_on_one_page_both_start(open_explorer: Callable[..., Visit
     assert visit.page.locator(".cnnx.cnnx-live").count() == 2, "an explorer did not start"
     sizes = visit.page.locator("[data-role=output-size]").all_inner_texts()
     assert sizes == [str(arithmetic.conv_output_size(5, 3, stride=s, padding=1)) for s in (2, 1)]
+    visit.assert_clean()
+
+
+# Runs in the page: axe-core's WCAG 2.1 A/AA violations of the explorer (experimental rules of
+# those levels included, as in test_book_site.py).
+AXE_EXPLORER_JS = """
+async (tags) => {
+  const experimental = Object.fromEntries(axe.getRules(tags)
+      .filter(rule => rule.tags.includes('experimental'))
+      .map(rule => [rule.ruleId, {enabled: true}]));
+  const result = await axe.run(document.querySelector('.cnnx'),
+      {runOnly: {type: 'tag', values: tags}, rules: experimental, resultTypes: ['violations']});
+  return result.violations.map(v => `${v.id}: ` + v.nodes.slice(0, 3).map(
+      n => n.target.join(' ') + ' ' + (n.failureSummary || '').replace(/\\s+/g, ' ')).join('; '));
+}
+"""
+
+
+@pytest.mark.parametrize("make", [image_kernel_explorer, arithmetic_explorer,
+                                  receptive_field_explorer])
+def test_explorer_passes_axe(open_explorer: Callable[..., Visit], make: Callable) -> None:
+    visit = open_explorer(make())
+    visit.page.add_script_tag(content=axe_source())
+    violations = visit.page.evaluate(AXE_EXPLORER_JS, AXE_TAGS)
+    assert not violations, f"{make.__name__}: axe-core violations:\n" + "\n".join(violations)
     visit.assert_clean()
 
 

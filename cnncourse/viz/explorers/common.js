@@ -128,15 +128,40 @@ function rgb(triple) {
   return "rgb(" + triple[0] + "," + triple[1] + "," + triple[2] + ")";
 }
 
-// A small table of numbers (rows of values), optionally coloured by a signed colour map.
+// Relative luminance of an sRGB colour (WCAG 2.1).
+function luminance(triple) {
+  var channels = triple.map(function (c) {
+    c /= 255;
+    return c <= 0.04045 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
+  });
+  return 0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2];
+}
+
+// The text colour, black or white, that contrasts more with a background colour: the better
+// of the two always reaches 4.58:1 (WCAG AA asks 4.5:1), near-black would not.
+function textColourOn(triple) {
+  var L = luminance(triple);
+  return (L + 0.05) / 0.05 >= 1.05 / (L + 0.05) ? "#000000" : "#ffffff";
+}
+
+// A small matrix of numbers (rows of values), optionally coloured by a signed colour map.
+// Its rows and columns have headers for screen readers ("row 1", "column 1"), hidden on screen.
 function numberTable(rows, digits, role, table, extent) {
-  return el("table", {"class": "cnnx-numbers", "data-role": role}, rows.map(function (row) {
-    return el("tr", {}, row.map(function (value) {
-      var style = table ? "background:" + rgb(signedColour(table, value, extent)) +
-        (Math.abs(value) > 0.6 * extent ? ";color:#fff" : "") : null;
-      return el("td", {style: style}, [fmt(value, digits)]);
-    }));
-  }));
+  var hidden = function (tag, text, scope) {
+    return el(tag, {scope: scope}, [el("span", {"class": "cnnx-visually-hidden"}, [text])]);
+  };
+  var head = el("tr", {"class": "cnnx-hidden-row"}, [hidden("td", "", null)].concat(
+    (rows[0] || []).map(function (_, v) { return hidden("th", "column " + (v + 1), "col"); })));
+  return el("table", {"class": "cnnx-numbers", "data-role": role}, [head].concat(
+    rows.map(function (row, u) {
+      return el("tr", {}, [hidden("th", "row " + (u + 1), "row")].concat(row.map(
+        function (value) {
+          var colour = table ? signedColour(table, value, extent) : null;
+          var style = colour ? "background:" + rgb(colour) + ";color:" + textColourOn(colour) :
+                      null;
+          return el("td", {style: style}, [fmt(value, digits)]);
+        })));
+    })));
 }
 
 // Counts the redraws, so tests and the benchmark can tell when the display has been updated.

@@ -221,17 +221,12 @@ function main(app, data) {
       el("span", {}, ["\u2192"]),
       titled("sum", el("output", {"class": "cnnx-sum", "data-role": "sum",
                                   style: "background:" + rgb(outputColour(sum)) +
-                                         (brightness(outputColour(sum)) < 0.5 ?
-                                          ";color:#fff" : "")},
+                                         ";color:" + textColourOn(outputColour(sum))},
                        [fmt(sum, digits)]))]));
   }
 
   function titled(title, node) {
     return el("div", {"class": "cnnx-titled"}, [el("div", {}, [title]), node]);
-  }
-
-  function brightness(triple) {
-    return (0.299 * triple[0] + 0.587 * triple[1] + 0.114 * triple[2]) / 255;
   }
 
   function maxAbs(rows) {
