@@ -22,3 +22,25 @@ document.addEventListener(
   },
   true,
 );
+
+/* A figure shrunk to fit the column (every wide figure on a phone) opens at full size with a
+ * tap: each figure of a cell output is wrapped in a link to its own image file, named by the
+ * figure's alt text. */
+function linkFiguresToFullSize() {
+  document.querySelectorAll(".cell_output img").forEach((img) => {
+    if (img.id.startsWith("_anim_img") || img.closest("a")) {
+      return; // animation frames, and figures already linked
+    }
+    const link = document.createElement("a");
+    link.className = "figure-full-size";
+    link.href = img.getAttribute("src");
+    link.title = "Open the figure at full size";
+    img.replaceWith(link);
+    link.appendChild(img);
+  });
+}
+if (document.readyState === "loading") {
+  document.addEventListener("DOMContentLoaded", linkFiguresToFullSize);
+} else {
+  linkFiguresToFullSize();
+}
