@@ -166,16 +166,22 @@ def test_training_batches_shift_each_digit_by_at_most_max_shift(small_mnist):
 @pytest.mark.keras
 def test_same_seed_same_distorted_batches_and_new_ones_each_epoch(small_mnist):
     x = train.fit_images_to(small_mnist.x_train[:64], train.MNIST_INPUT_SHAPE)
-    config = train.TrainConfig(batch_size=64)
+    config = train.TrainConfig(batch_size=32, epochs=2)  # 2 batches per epoch, 4 in all
 
-    def two_epochs():
-        batches = train.training_batches(x, small_mnist.y_train[:64], config)
-        return [np.asarray(next(iter(batches))[0]) for _ in range(2)]
+    def all_batches(batches):
+        return [tuple(np.asarray(part) for part in batch) for batch in batches]
 
-    first, second = two_epochs(), two_epochs()
-    np.testing.assert_array_equal(first[0], second[0])
-    np.testing.assert_array_equal(first[1], second[1])
-    assert not np.allclose(first[0], first[1])  # epoch 2 sees other distortions
+    batches = train.training_batches(x, small_mnist.y_train[:64], config)
+    first = all_batches(batches)
+    assert len(first) == 4
+    for again in (all_batches(batches),  # a second pass (Keras makes one under tf.distribute)
+                  all_batches(train.training_batches(x, small_mnist.y_train[:64], config))):
+        for (images, labels), (images_again, labels_again) in zip(first, again, strict=True):
+            np.testing.assert_array_equal(images, images_again)
+            np.testing.assert_array_equal(labels, labels_again)
+    assert sorted(np.concatenate([first[0][1], first[1][1]])) == sorted(small_mnist.y_train[:64])
+    assert not np.array_equal(first[0][1], first[2][1])  # epoch 2: another order
+    assert not np.allclose(first[0][0], first[2][0])  # and other distortions
 
 
 def test_unknown_model_is_rejected_by_name():
