@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from tiny_course import make_course
 
 from cnncourse.grading.run.driver import Course
+from tests.grading.tiny_course import make_course
 
 
 @pytest.fixture(scope="module")

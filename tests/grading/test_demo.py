@@ -10,10 +10,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from tiny_course import FAST, TINY, make_course
 
 from cnncourse.grading.demo import STUDENTS, run_demo, synthetic_submission
 from cnncourse.grading.run.driver import Course, GradingOptions, grade_lab
+from tests.grading.tiny_course import EXPECTED_TINY, FAST, TINY, make_course
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
@@ -23,15 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 # kernel fails it; test_output_size (1 point) has no kernel array but a padding, so one zero
 # too many fails it. partly_right solves the first of the two exercises (conv1d). The infinite
 # loop and the crash sit at the top of the first solution cell (conv1d).
-EXPECTED_TINY = {
-    "correct": (3, "ok"),
-    "blank": (0, "ok"),
-    "partly_right": (2, "ok"),
-    "flipped_kernel": (1, "ok"),
-    "off_by_one_padding": (2, "ok"),
-    "crashes": (0, "crashed"),
-    "infinite_loop": (1, "timeout"),
-}
+
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +117,7 @@ def test_lab1_demo(tmp_path):
 def test_a_submission_past_its_timeout_is_stopped_and_the_batch_goes_on(tmp_path):
     """The driver kills a worker at the submission's wall-clock limit and starts a new one.
     No cell timeout fires first (600 s); the honest submission needs a few seconds of its 60."""
-    from hostile.corpus import STUBBORN_LOOP, save, with_extra_cell
+    from tests.grading.run.hostile.corpus import STUBBORN_LOOP, save, with_extra_cell
 
     course = make_course(tmp_path / "course")
     source = nbformat.read(course.source / TINY / f"{TINY}.ipynb", as_version=4)

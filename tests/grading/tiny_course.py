@@ -1,10 +1,14 @@
-"""A throw-away nbgrader course holding the tiny fixture lab, and fast grading options."""
+"""A throw-away nbgrader course holding the tiny fixture lab, fast grading options, the grades
+the demo's synthetic students of that lab deserve, and an honest submission of it."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
+import nbformat
+
+from cnncourse.grading.demo import synthetic_submission
 from cnncourse.grading.run.driver import Course, GradingOptions
 from cnncourse.grading.run.nbgrader_commands import release_labs
 
@@ -18,6 +22,16 @@ FAST = GradingOptions(
     jobs=2, timeout=90, cell_timeout=30, progress=False,
     limits={"address_space_bytes": 2 * 2**30},
 )  # fmt: skip
+# (score, status) of each synthetic student of the demo (cnncourse.grading.demo) on the tiny lab
+EXPECTED_TINY = {
+    "correct": (3, "ok"),
+    "blank": (0, "ok"),
+    "partly_right": (2, "ok"),
+    "flipped_kernel": (1, "ok"),
+    "off_by_one_padding": (2, "ok"),
+    "crashes": (0, "crashed"),
+    "infinite_loop": (1, "timeout"),
+}
 
 
 def make_course(root: Path) -> Course:
@@ -32,3 +46,11 @@ def make_course(root: Path) -> Course:
     release_labs(course, [TINY])
     return course
 
+
+def write_honest(course: Course, student: str) -> None:
+    """Submit the demo's correct synthetic notebook of the tiny lab as `student`."""
+    source = nbformat.read(course.source / TINY / f"{TINY}.ipynb", as_version=4)
+    release = nbformat.read(course.release / TINY / f"{TINY}.ipynb", as_version=4)
+    folder = course.submitted / student / TINY
+    folder.mkdir(parents=True)
+    nbformat.write(synthetic_submission(source, release, student), folder / f"{TINY}.ipynb")

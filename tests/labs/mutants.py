@@ -12,7 +12,7 @@ a graded cell earns its points when it raises nothing. That is seconds for a who
 of seconds per mutant through nbgrader.
 
 Run as a script for the table of the issue (mutants tried, killed, largest share of the lab):
-    .venv/bin/python tests/labs/mutants.py [--solutions DIR] lab1_convolution ...
+    .venv/bin/python -m tests.labs.mutants [--solutions DIR] lab1_convolution ...
 """
 
 from __future__ import annotations

@@ -8,13 +8,9 @@ own hidden tests. The generator itself is checked on a small cell first.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-import mutants  # noqa: E402
+from tests.labs import mutants
 
 # Mutants that no test can kill because they compute the same thing, with the reason. Every
 # other survivor fails the test.

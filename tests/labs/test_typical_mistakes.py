@@ -4,13 +4,9 @@ the first line of an error shown names the cause for at least 90% of them (typic
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-import typical_mistakes  # noqa: E402
+from tests.labs import typical_mistakes
 
 pytestmark = pytest.mark.slow
 

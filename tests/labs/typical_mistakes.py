@@ -8,7 +8,7 @@ after the traceback, cut at about 100 characters) matches the mistake's `cause` 
 says in words what a reader would accept as naming the cause.
 
 Run as a script for the rate per lab:
-    .venv/bin/python tests/labs/typical_mistakes.py [--exercises DIR --solutions DIR] [LAB ...]
+    .venv/bin/python -m tests.labs.typical_mistakes [--exercises DIR --solutions DIR] [LAB ...]
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-from mutants import KERAS_CELLS
+
+from tests.labs.mutants import KERAS_CELLS
 
 ROOT = Path(__file__).resolve().parents[2]
 MARKERS = re.compile(r"[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n")

@@ -23,7 +23,7 @@ from cnncourse.grading.run.sandbox import (
     readonly_paths_for_python,
 )
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def test_tensorflow_labs_get_more_address_space():

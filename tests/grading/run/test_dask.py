@@ -23,14 +23,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from hostile.corpus import Kit, cases
-from test_demo import EXPECTED_TINY
-from test_hostile import file_hashes, write_honest
-from tiny_course import FAST, TINY, make_course
 
 import cnncourse
 from cnncourse.grading.demo import synthetic_class, synthetic_submission
 from cnncourse.grading.run.driver import grade_lab, sandbox_mode
+from tests.grading.run.file_hashes import file_hashes
+from tests.grading.run.hostile.corpus import Kit, cases
+from tests.grading.tiny_course import EXPECTED_TINY, FAST, TINY, make_course, write_honest
 
 pytestmark = pytest.mark.slow
 DASK = str(Path(sys.executable).parent / "dask")

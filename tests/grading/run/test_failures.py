@@ -5,12 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tiny_course import TINY
-
 from cnncourse.grading.run.gradebook import record_or_note
 from cnncourse.grading.run.jobs import Job, Result
 from cnncourse.grading.run.nbgrader_commands import ensure_assignment
 from cnncourse.grading.run.pool import WorkerProcess
+from tests.grading.tiny_course import TINY
 
 
 def job(tmp_path) -> Job:

@@ -7,9 +7,9 @@ import json
 
 import nbformat
 import pytest
-from tiny_course import FIXTURES, TINY
 
 from cnncourse.grading.run.validation import LabCells, check_submission
+from tests.grading.tiny_course import FIXTURES, TINY
 
 SOURCE = nbformat.read(FIXTURES / "solutions" / TINY / f"{TINY}.ipynb", as_version=4)
 CELLS = LabCells.from_source(TINY, SOURCE)

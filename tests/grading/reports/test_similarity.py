@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import nbformat
@@ -22,11 +21,9 @@ from cnncourse.grading.reports.similarity import (
     normalise,
     solution_ids,
 )
+from tests.grading.reports.lab1_class import ANSWERS, COPIED_PAIRS
 
-sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "similarity"))
-from lab1_class import ANSWERS, COPIED_PAIRS  # noqa: E402
-
-ROOT = Path(__file__).parents[2]
+ROOT = Path(__file__).parents[3]
 LAB1 = "lab1_convolution"
 STUB = re.compile(r"^( *)# YOUR CODE HERE\n\1raise NotImplementedError\(\)", re.M)
 

@@ -104,10 +104,10 @@ CASES = [
         "max", lambda x, p, s: (np.maximum(reference.maxpool2d_forward(
             x, pool_size=p, stride=s)[0], 0), None), -np.abs(X4)), "maxpool_starts_at_zero"),
     ("max gradient to every tie", lambda: lab_checks.check_maxpool_backward(
-        lambda dout, cache: lab_checks._max_routed(cache[0], 2, 2, dout, ties="all"),
+        lambda dout, cache: lab_checks.lab3._max_routed(cache[0], 2, 2, dout, ties="all"),
         np.ones((1, 4, 4, 1)), 2, 2, np.ones((1, 2, 2, 1))), "maxpool_gradient_to_every_tie"),
     ("avg backward overlaps", lambda: lab_checks.check_avgpool_backward(
-        lambda dout, cache: lab_checks._avg_spread(cache[0], 3, 1, dout, scale=1 / 9,
+        lambda dout, cache: lab_checks.lab3._avg_spread(cache[0], 3, 1, dout, scale=1 / 9,
                                                    add=False),
         X4, 3, 1, RNG.normal(size=(2, 4, 5, 3))), "dx_overlaps_not_added"),
     # lab 6
@@ -115,7 +115,7 @@ CASES = [
         lambda x, w, b, s, p: transpose(x, w, b, s, 0), X4[:, :3, :4], W4[..., :3],
         np.ones(3), 2, 1), "transpose_no_crop"),
     ("transpose overwritten", lambda: lab_checks.check_conv_transpose2d_forward(
-        lambda x, w, b, s, p: (lab_checks._scatter(x, w, s, add=False) + b, None),
+        lambda x, w, b, s, p: (lab_checks.lab6._scatter(x, w, s, add=False) + b, None),
         X4[:, :3, :4], W4.transpose(0, 1, 3, 2), B4, 1, 0), "transpose_scatter_not_added"),
     ("overlap counts without stride", lambda: lab_checks.check_overlap_counts(
         lambda n, k, s: np.pad(lab_checks.reference_overlap_counts(n, k, 1), (0, 3)), 4, 3, 2),

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from tiny_course import FAST, TINY, make_course
 
 from cnncourse.cli import main
 from cnncourse.grading.demo import synthetic_submission
 from cnncourse.grading.run.driver import grade_lab
 from cnncourse.grading.run.preflight import PreflightError, likely_cause, solution_notebook
+from tests.grading.tiny_course import FAST, TINY, make_course
 
 pytestmark = pytest.mark.slow
 
@@ -130,7 +130,7 @@ def test_likely_causes(reason, cause):
 
 
 def test_the_solution_submission_answers_every_solution_cell():
-    from tiny_course import FIXTURES
+    from tests.grading.tiny_course import FIXTURES
 
     source = nbformat.read(FIXTURES / "solutions" / TINY / f"{TINY}.ipynb", as_version=4)
     release = nbformat.read(FIXTURES / "solutions" / TINY / f"{TINY}.ipynb", as_version=4)

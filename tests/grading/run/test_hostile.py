@@ -7,19 +7,19 @@ working copies changed (file hashes before and after), and a second run gives th
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
 import nbformat
 import pytest
-from hostile.corpus import Kit, cases
-from tiny_course import FAST, TINY, make_course
 
 import cnncourse
 from cnncourse.grading.demo import synthetic_submission
 from cnncourse.grading.run.driver import grade_lab, sandbox_mode
+from tests.grading.run.file_hashes import file_hashes
+from tests.grading.run.hostile.corpus import Kit, cases
+from tests.grading.tiny_course import FAST, TINY, make_course, write_honest
 
 pytestmark = [
     pytest.mark.slow,
@@ -27,23 +27,6 @@ pytestmark = [
 ]
 HONEST = ("correct", "partly_right", "flipped_kernel")
 PACKAGE = Path(cnncourse.__file__).parent
-
-
-def file_hashes(*places: Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
-    hashes = {}
-    for place in places:
-        for path in sorted(place.rglob("*")) if place.is_dir() else [place]:
-            if path.is_file() and not path.is_symlink() and not any(s in path.parts for s in skip):
-                hashes[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return hashes
-
-
-def write_honest(course, student: str) -> None:
-    source = nbformat.read(course.source / TINY / f"{TINY}.ipynb", as_version=4)
-    release = nbformat.read(course.release / TINY / f"{TINY}.ipynb", as_version=4)
-    folder = course.submitted / student / TINY
-    folder.mkdir(parents=True)
-    nbformat.write(synthetic_submission(source, release, student), folder / f"{TINY}.ipynb")
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import pytest
 from cnncourse.grading.run.driver import Course, GradingOptions, format_summary, resolved_timeouts
 from cnncourse.grading.run.jobs import Result
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def configured(*argvs: list[str]) -> list[tuple[int, dict]]:

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from tiny_course import FAST, TINY, make_course
 
 from cnncourse.cli import main
 from cnncourse.grading.demo import synthetic_submission
 from cnncourse.grading.run.driver import grade_lab
 from cnncourse.grading.run.gradebook import GradebookBusy, gradebook_lock
 from cnncourse.grading.run.pool import claim_uids
+from tests.grading.tiny_course import FAST, TINY, make_course
 
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="kernel user ids are handed out by root")
 
@@ -40,11 +40,11 @@ def test_kernel_uids_are_never_shared_within_or_across_processes(tmp_path):
 
 def test_a_second_run_on_the_same_gradebook_is_refused(tiny_course, capsys):
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; sys.path.insert(0, sys.argv[1]); "
-         "from tiny_course import *; from cnncourse.grading.run.gradebook import gradebook_lock; "
+        [sys.executable, "-c", "import sys, time; "
+         "from cnncourse.grading.run.gradebook import gradebook_lock; "
          "from cnncourse.grading.run.course import Course\n"
-         "with gradebook_lock(Course.load(sys.argv[2])):\n print('held', flush=True); "
-         "time.sleep(600)", str(Path(__file__).parent), str(tiny_course.root)],
+         "with gradebook_lock(Course.load(sys.argv[1])):\n print('held', flush=True); "
+         "time.sleep(600)", str(tiny_course.root)],
         stdout=subprocess.PIPE, text=True)  # fmt: skip
     try:
         assert holder.stdout.readline().strip() == "held"
@@ -67,7 +67,7 @@ def interruptible() -> None:
 def test_ctrl_c_stops_at_once_and_keeps_what_was_recorded(tmp_path):
     """One worker, one correct submission then three that loop for 300 s a cell: after the
     first is recorded, Ctrl-C must end the run within a minute (not 15), recording nothing more."""
-    from hostile.corpus import STUBBORN_LOOP, save, with_extra_cell
+    from tests.grading.run.hostile.corpus import STUBBORN_LOOP, save, with_extra_cell
 
     course = make_course(tmp_path / "course")
     source = nbformat.read(course.source / TINY / f"{TINY}.ipynb", as_version=4)

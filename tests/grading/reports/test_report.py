@@ -167,10 +167,9 @@ TINY_ANSWERS = {
 @pytest.mark.slow
 def test_report_of_a_class_graded_by_the_driver(tiny_course, capsys):
     """Graded for real: the reference-caller's diagnosis and the broken file reach the report."""
-    from tiny_course import FAST, TINY
-
     from cnncourse.cli import main
     from cnncourse.grading.run.driver import grade_lab
+    from tests.grading.tiny_course import FAST, TINY
 
     source = nbformat.read(tiny_course.source / TINY / f"{TINY}.ipynb", as_version=4)
     release = nbformat.read(tiny_course.release / TINY / f"{TINY}.ipynb", as_version=4)

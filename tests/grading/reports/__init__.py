@@ -1,0 +1,1 @@
+"""Tests of cnncourse.grading.reports: what comes after grading."""

@@ -1,0 +1,1 @@
+"""Tests of cnncourse.grading.run: the grading run."""
