@@ -96,9 +96,12 @@ def ensure_system_packages() -> None:
 
 
 def package_fingerprint() -> str:
-    """Hash of every file of the cnncourse package: the chapters' results depend on it."""
+    """Hash of every file of the cnncourse package (code, the explorers' JS and CSS, data): the
+    chapters' results depend on it. Bytecode caches are left out."""
     digest = hashlib.sha256()
-    for path in sorted((ROOT / "cnncourse").rglob("*.py")):
+    for path in sorted((ROOT / "cnncourse").rglob("*")):
+        if not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc":
+            continue
         digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
