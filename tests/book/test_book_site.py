@@ -331,7 +331,7 @@ async (columns) => {
   const math = Array.from(article.querySelectorAll('.math'));
   const objectives = Array.from(article.querySelectorAll('.admonition.learning-objectives'));
   const summary = Array.from(article.querySelectorAll('section > h2'))
-      .filter(h => words(h) === 'Summary').map(h => h.parentElement);
+      .filter(h => /^([0-9]+\\.)*\\s*Summary$/.test(words(h))).map(h => h.parentElement);
   const codeLines = Array.from(article.querySelectorAll('.cell_input pre'))
       .concat(Array.from(article.querySelectorAll('div.highlight pre'))
               .filter(pre => !pre.closest('.cell_output') && !pre.closest('.cell_input')))
@@ -353,6 +353,9 @@ async (columns) => {
         .filter(a => a).map(a => a.getAttribute('href').slice(1)),
     static_figures: Array.from(article.querySelectorAll('img'))
         .filter(img => !img.id.startsWith('_anim_img')).length,
+    image_alts: Array.from(article.querySelectorAll('img'))
+        .map(img => ({src: (img.getAttribute('src') || '').slice(0, 60),
+                      alt: img.getAttribute('alt')})),
     split_outputs: Array.from(article.querySelectorAll('.cell'))
         .map(cell => ({cell: firstLine(cell),
                        outputs: Array.from(cell.querySelectorAll(':scope > .cell_output > *'))
@@ -380,6 +383,14 @@ LAYOUT_JS = """
     const rect = article.getBoundingClientRect();
     return rect.right - parseFloat(getComputedStyle(article).paddingRight);
   };
+  // Is el inside a box that scrolls sideways (what runs past that box can be scrolled to)?
+  const scrollsInABox = el => {
+    for (let box = el.parentElement; box && box !== article; box = box.parentElement) {
+      const overflow = getComputedStyle(box).overflowX;
+      if (overflow !== 'visible') return overflow === 'auto' || overflow === 'scroll';
+    }
+    return false;
+  };
   return {
     page_overflow: document.documentElement.scrollWidth - window.innerWidth,
     cut_images: Array.from(article.querySelectorAll('img'))
@@ -387,6 +398,31 @@ LAYOUT_JS = """
         .filter(img => img.getBoundingClientRect().right > visibleRight(img) + 1)
         .map(img => `${label(img)} (right edge ${Math.round(img.getBoundingClientRect().right)}`
                     + ` px, visible up to ${Math.round(visibleRight(img))} px)`),
+    // Formulas, tables, explorers and figures whose right part is hidden: past the column or
+    // past the box that scrolls them (a formula that scrolls in its own box is not cut).
+    cut_content: Array.from(article.querySelectorAll(
+            'mjx-container, table, .cnnx, img, svg, .animation'))
+        .filter(el => !el.closest('mjx-container mjx-container, .cnnx canvas'))
+        .filter(el => el.getBoundingClientRect().width > 0)
+        .filter(el => el.getBoundingClientRect().right > visibleRight(el) + 1)
+        .filter(el => !scrollsInABox(el))
+        .map(el => `${el.tagName.toLowerCase()} ${label(el)} (right edge `
+                   + `${Math.round(el.getBoundingClientRect().right)} px, visible up to `
+                   + `${Math.round(visibleRight(el))} px)`),
+    // Formula and table boxes that scroll must show it (course.css: shadow cues).
+    uncued_scrolling: Array.from(article.querySelectorAll(
+            'div.math, mjx-container, .pst-scrollable-table-container, .output.text_html'))
+        .filter(el => el.scrollWidth > el.clientWidth + 1)
+        .filter(el => !getComputedStyle(el).backgroundImage.includes('gradient'))
+        .map(el => `${el.tagName.toLowerCase()}.${el.className} ${label(el)}`),
+    // Figures shown smaller than drawn (their text below its size): each must open at full size
+    // with a tap, as a link to its own image file.
+    shrunk_figures: Array.from(article.querySelectorAll('.cell_output img'))
+        .filter(img => !img.id.startsWith('_anim_img') && img.naturalWidth > 0)
+        .map(img => ({src: img.getAttribute('src').slice(0, 70),
+                      scale: img.getBoundingClientRect().width / img.naturalWidth,
+                      link: img.closest('a') ? img.closest('a').href : null,
+                      file: img.src})),
     scrolling_blocks: Array.from(article.querySelectorAll('pre'))
         .filter(pre => pre.scrollWidth > pre.clientWidth + 1)
         .map(pre => `${pre.textContent.trim().split('\\n')[0].slice(0, 60)} `
@@ -657,3 +693,40 @@ def test_no_accessibility_violations(axe_view: Any, page: str, theme: str) -> No
         for v in violations
     )
     assert not violations, f"{page} ({theme}): {len(violations)} axe-core violations:\n{listed}"
+
+
+# What a figure's alt text must not be: empty, or a file name or path (the HTML writer's default).
+PATH_LIKE = re.compile(r"(^|/)[\w.-]+\.(png|svg|jpe?g|gif)$|^\.\./|/_images/")
+# The package's figures are drawn at 100 dpi with labels down to 7 pt (9.7 px; 5 pt in some
+# kernel annotations): shown at less than 93% of its drawn size, a figure may put text below
+# 9 px, so it must open at full size with a tap.
+MIN_FIGURE_SCALE = 0.93
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_image_has_an_alt_text_not_a_path(desktop_view: Any, page: str) -> None:
+    images = desktop_view(page).content["image_alts"]
+    bad = [image for image in images
+           if not (image["alt"] or "").strip() or PATH_LIKE.search(image["alt"].strip())]
+    assert not bad, f"{page}: images whose alt text is missing or a path: {bad}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("width", ["desktop", "phone"])
+def test_nothing_is_cut_off(desktop_view: Any, phone_view: Any, page: str, width: str) -> None:
+    layout = (desktop_view if width == "desktop" else phone_view)(page).layout
+    assert not layout["cut_content"], f"{page} ({width}): content cut off at the right: " + str(
+        layout["cut_content"])
+    assert not layout["uncued_scrolling"], (
+        f"{page} ({width}): boxes that scroll without a cue: {layout['uncued_scrolling']}")
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_small_figures_open_at_full_size(phone_view: Any, page: str) -> None:
+    """On a phone, a figure shown below its drawn size (text under 9 px) opens with a tap."""
+    figures = phone_view(page).layout["shrunk_figures"]
+    assert figures, f"{page}: no figure measured"
+    unreadable = [f for f in figures if f["scale"] < MIN_FIGURE_SCALE and f["link"] != f["file"]]
+    assert not unreadable, (
+        f"{page}: figures shown at less than {MIN_FIGURE_SCALE:.0%} of their size that a tap "
+        f"does not open at full size: {unreadable}")
