@@ -621,8 +621,8 @@ def parallel_parity(device_counts: tuple[int, ...] = (1, 2, 4), n_images: int = 
                     batch_size: int = 32) -> list[dict]:  # fmt: skip
     """LeNet-5 trained for one epoch on n_images digits of the offline sample (the default
     recipe, same seed) on each number of devices, from the same initial weights; one row per
-    count: devices, per-device batch, training loss and accuracy, test accuracy on 64 other
-    digits, and the largest difference of any weight from the one-device run's."""
+    count: devices, batch per device, training loss and accuracy, test accuracy on 64 other
+    digits, and the largest difference of any weight from the first run's (one device)."""
     import keras
 
     full = load_mnist("sample")
@@ -640,11 +640,11 @@ def parallel_parity(device_counts: tuple[int, ...] = (1, 2, 4), n_images: int = 
         weights = model.get_weights()
         reference = reference or weights
         moved = [np.abs(w - r).max() for w, r in zip(weights, reference, strict=True)]
-        rows.append({"devices": n, "per-device batch": batch_size // n,
+        rows.append({"devices": n, "batch/device": batch_size // n,
                      "loss": result.history["loss"][-1],
                      "accuracy": result.history["accuracy"][-1],
                      "test accuracy": result.test_accuracy,
-                     "largest weight difference": float(max(moved))})  # fmt: skip
+                     "max weight diff": float(max(moved))})  # fmt: skip
     return rows
 
 
