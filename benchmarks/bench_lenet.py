@@ -26,8 +26,8 @@ With --parallel it measures data-parallel training instead (`TrainConfig.devices
 images per second on 1, 2 and 4 devices with the same global batch, side by side in one run.
 The CPU rows run in a subprocess whose CPU is split into 4 virtual devices (they share the
 machine's cores, so on a small CPU the ratio shows the overhead of splitting a batch, not the
-speed-up of more hardware); the GPU rows run on the GPUs the backend sees, 1, 2, 4 as there are, and say so
-when there is none.
+speed-up of more hardware); the GPU rows run on the GPUs the backend sees, 1, 2, 4 as there
+are, and say so when there is none.
 
 Run: python benchmarks/bench_lenet.py --parallel [--epochs 3] [--batch-size 128]
 """
@@ -227,7 +227,7 @@ def compare_device_counts(args: argparse.Namespace) -> None:
         print(f"1 GPU against 1 CPU device: {gpu['images_per_s'] / rows[0]['images_per_s']:.1f}x")
     print(f"The {VIRTUAL_CPUS} virtual CPU devices share the machine's {os.cpu_count()} cores: "
           "their ratio weighs the cost of splitting each batch and averaging the gradients "
-          "against cores one device may leave idle; it says nothing of what more GPUs give.")  # fmt: skip
+          "against cores one device may leave idle, not what more GPUs give.")  # fmt: skip
 
 
 def split_cpu_for_tensorflow() -> None:
