@@ -4,10 +4,10 @@ Like setosa.io's "image kernels": a kernel whose weights sum to 1 (identity, shi
 sharpen) keeps the photo's brightness, and its output is drawn as a grey image; any other kernel
 (edges, derivatives) gives signed responses, drawn with a signed colour map (red positive, blue
 negative), so that they are visible instead of clamped to black. The weight boxes show simple
-fractions as fractions (1/9, 1/16) and accept them. Hovering over (or tapping, or moving with the arrow keys to) an output pixel
-shows the input window, the kernel, their element-wise products and the sum: the value of
-`cnncourse.filters.apply_filter(image, kernel)` at that pixel ('same' padding, zeros outside,
-cross-correlation as every deep-learning library computes it).
+fractions as fractions (1/9, 1/16) and accept them. Hovering over (or tapping, or moving with the
+arrow keys to) an output pixel shows the input window, the kernel, their element-wise products
+and the sum: the value of `cnncourse.filters.apply_filter(image, kernel)` at that pixel
+('same' padding, zeros outside, cross-correlation as every deep-learning library computes it).
 """
 
 from __future__ import annotations
