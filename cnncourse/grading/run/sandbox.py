@@ -20,7 +20,8 @@ With bubblewrap (`/usr/bin/bwrap`) the kernel:
   gradebook.db, submitted/ of other students), not the worker's private course directory (its
   copy of the source notebook and its gradebook), not the instructor's HOME;
 * writes only to its working copy (a directory holding the submission's extra files, without the
-  notebook, mounted where nbgrader expects the notebook's folder), a private /tmp and HOME;
+  notebook, mounted where nbgrader expects the notebook's folder), a private /tmp and HOME, and
+  a private /dev/shm (semaphores for multiprocessing and joblib);
 * has no network (its own empty network namespace; it talks to the worker over Unix sockets),
   its own PID namespace (it cannot see or signal the worker), and dies with the worker;
 * runs as an unprivileged user id of its own when the driver runs as root (bubblewrap drops to it
@@ -219,6 +220,9 @@ def bubblewrap_argv(spec: SandboxSpec, env: dict[str, str]) -> list[str]:
         elif os.path.isdir(path):
             argv += ["--ro-bind", path, path]
     argv += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+    # POSIX semaphores and shared memory (multiprocessing, joblib) live in /dev/shm; bwrap's
+    # /dev has one only root may write, and joblib then warns on stderr (a 0 from nbgrader).
+    argv += ["--perms", "1777", "--tmpfs", "/dev/shm"]
     made: set[str] = set()
     for path in (*spec.readonly_paths, spec.runtime_dir, spec.visible_dir):
         argv += _parent_dirs(path, made)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -129,3 +130,31 @@ def test_a_sandboxed_process_sees_no_solutions_and_no_network(tmp_path):
     assert out.splitlines()[0] == f"False {spec.visible_dir}"
     assert "no network" in out
     assert (tmp_path / "w" / "made-here").read_text() == "ok"  # the one writable folder
+
+
+@pytest.mark.skipif(not bwrap_really_starts(), reason="needs a working bubblewrap")
+@pytest.mark.parametrize("uid", [None, 200_123], ids=["worker's uid", "private uid"])
+def test_the_kernel_has_a_private_writable_dev_shm_so_joblib_prints_nothing(tmp_path, uid):
+    """joblib and multiprocessing need POSIX semaphores (/dev/shm); without them joblib warns
+    on stderr, and nbgrader gives 0 to a test cell with stderr output (issue 22)."""
+    if uid is not None and os.getuid() != 0:
+        uid = None  # only root can switch to a private uid; the shared-uid case still runs
+    for folder in ("w", "run"):
+        (tmp_path / folder).mkdir()
+        os.chmod(tmp_path / folder, 0o777)
+    os.chmod(tmp_path, 0o755)
+    spec = SandboxSpec(str(tmp_path / "w"), str(tmp_path / "v"), str(tmp_path / "run"),
+                       readonly_paths=readonly_paths_for_python(),
+                       python_path=python_path_for_kernel(), uid=uid)  # fmt: skip
+    probe = (
+        "import os, multiprocessing, joblib._multiprocessing_helpers as helpers\n"
+        "open('/dev/shm/mine', 'w').write('x')\n"
+        "multiprocessing.Semaphore()\n"
+        "print(helpers.mp is not None, sorted(os.listdir('/dev/shm')))\n"
+    )
+    argv = [*bubblewrap_argv(spec, kernel_env("/tmp", spec.python_path)), sys.executable, "-c",
+            probe]  # fmt: skip
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert out.stderr == ""
+    assert out.stdout.split() == ["True", "['mine']"]  # private: the host's files do not show
+    assert not Path("/dev/shm/mine").exists()
