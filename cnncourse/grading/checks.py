@@ -2,12 +2,19 @@
 
 Every check raises AssertionError with a message that says what is wrong (shape, flipped
 kernel, padding off by one, channels in the wrong place, which gradient) without printing the
-hidden inputs it was given. The layout of a message (`nbgrader validate` cuts lines at about
-100 characters, so the diagnosis comes first and short):
+hidden inputs it was given. The layout of a message (`nbgrader validate` shows 83 characters
+of a line, "AssertionError: " included on the first, and cuts the rest, so the diagnosis comes
+first and short, and every line is wrapped to what validate shows):
 
-    line 1: "<function name>: <short diagnosis>"
+    line 1: "<function name>: <short diagnosis>", or the diagnosis alone when both do not fit
+            (then "(in <function name>)" follows)
     line 2..: details (expected vs got, and why)
-    last line: "[mistake: <id>]" when the mistake is a known one, id a key of MISTAKES
+    last line: "[mistake: <id>] (...)" when the mistake is a known one, id a key of MISTAKES,
+               read by the instructor's class report
+
+A failure is a `CheckFailure` (an AssertionError): in a notebook (IPython, which nbgrader's
+validate and autograde run) its traceback shows the test cell's call and the message, and no
+frame of the course's grading code (`_render_traceback_`).
 
 MISTAKES is the one catalogue of known mistakes (id -> description); `mistake_ids_in(text)`
 finds the ids in any text (an autograded notebook's error output). The checks of each lab
@@ -37,7 +44,9 @@ import contextlib
 import re
 import sys
 import sysconfig
+import textwrap
 import traceback
+import types
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -59,7 +68,8 @@ _unravel_index = np.unravel_index
 
 RTOL = 1e-5  # float64 layers agree with the reference to ~1e-12; float32 ones to ~1e-6
 ATOL = 1e-8
-FIRST_LINE = 100  # characters of a line that `nbgrader validate` shows
+LINE = 83  # characters of a line that `nbgrader validate` shows (its width 90, indent 4, "...")
+FIRST_LINE = LINE - len("AssertionError: ")  # the first line follows the exception's name
 
 # ----------------------------------------------------------------------------- the catalogue
 MISTAKES: dict[str, str] = {
@@ -84,7 +94,7 @@ MISTAKES: dict[str, str] = {
     "padding_ignored": "the padding is ignored: add p zeros on each side",
     "bias_missing": "the bias b is not added",
     "transposed_axes": "rows and columns are swapped (the output is transposed)",
-    "channels_first": "channels first (N, C, H, W): the course is channels last (N, H, W, C)",
+    "channels_first": "channels first (N, C, H, W): use channels last (N, H, W, C)",
     "height_width_swapped": "height and width are swapped: the output is (N, Wo, Ho, F)",
     "im2col_channels_outermost": "columns in the order (c, u, v): channels go innermost (u, v, c)",
     "im2col_kernel_axes_swapped": "columns in the order (v, u, c): kernel rows/columns swapped",
@@ -114,7 +124,7 @@ MISTAKES: dict[str, str] = {
     "overlap_counts_stride_ignored": "the stride is ignored: copies are s pixels apart",
     # IoU and equivariance
     "iou_absent_class": "absent class: NaN for a class in neither mask, not 0 or 1",
-    "iou_is_dice": "that is the Dice score 2|A n B| / (|A| + |B|), not |A n B| / |A u B|",
+    "iou_is_dice": "Dice score 2|A n B| / (|A| + |B|), not the IoU |A n B| / |A u B|",
     "iou_pixel_accuracy": "that is the pixel accuracy, not the intersection over union",
     "mean_includes_absent": "absent classes counted: skip their NaN with np.nanmean",
     "shift_wrong_direction": "moved the wrong way: positive dy, dx move it down and right",
@@ -135,24 +145,76 @@ def mistake_ids_in(text: str) -> list[str]:
     return found
 
 
+MISTAKE_TAG = "[mistake: {}] (a tag for your instructor's class report)"
+
+
+class CheckFailure(AssertionError):
+    """A check's diagnosis. In IPython its traceback leaves out the grading code's frames."""
+
+    def _render_traceback_(self) -> list[str]:
+        """IPython's traceback of this failure without the frames of cnncourse/grading and
+        without the chained exception that led to it (the message says what matters)."""
+        from IPython import get_ipython  # only called by IPython, so it is there
+
+        self.__cause__, self.__suppress_context__ = None, True
+        shell = get_ipython()
+        frames = _without_grading_frames(self.__traceback__)
+        if shell is None:
+            return ["Traceback (most recent call last):\n",
+                    *traceback.format_list(traceback.extract_tb(frames)),
+                    f"AssertionError: {self}"]
+        return shell.InteractiveTB.structured_traceback(AssertionError, self, frames)
+
+
+_GRADING = str(Path(__file__).resolve().parent)
+
+
+def _without_grading_frames(tb: types.TracebackType | None) -> types.TracebackType | None:
+    """A copy of the traceback chain `tb` without the frames whose code is in the grading
+    package."""
+    kept = []
+    while tb is not None:
+        if not str(Path(tb.tb_frame.f_code.co_filename).resolve()).startswith(_GRADING):
+            kept.append(tb)
+        tb = tb.tb_next
+    chain = None
+    for frame in reversed(kept):
+        chain = types.TracebackType(chain, frame.tb_frame, frame.tb_lasti, frame.tb_lineno)
+    return chain
+
+
+def _wrapped(line: str) -> list[str]:
+    """`line` cut at spaces into lines that `nbgrader validate` shows whole."""
+    if len(line) <= LINE:
+        return [line]
+    return textwrap.wrap(line, width=LINE, subsequent_indent="  ", break_on_hyphens=False)
+
+
+def _head(name: str, diagnosis: str) -> list[str]:
+    """The first line(s): "<name>: <diagnosis>", or the diagnosis first when both do not fit."""
+    first = f"{name}: {diagnosis}"
+    if len(first) <= FIRST_LINE:
+        return [first]
+    if len(diagnosis) <= FIRST_LINE:
+        return [diagnosis, f"(in {name})"]
+    lines = textwrap.wrap(first, width=FIRST_LINE, break_on_hyphens=False)
+    return [lines[0], *textwrap.wrap(" ".join(lines[1:]), width=LINE, initial_indent="  ",
+                                     subsequent_indent="  ", break_on_hyphens=False)]
+
+
 def failure(name: str, diagnosis: str, *, details: str = "",
-            mistake: str | None = None) -> AssertionError:
-    """The AssertionError of a check, in the layout of the module docstring.
+            mistake: str | None = None) -> CheckFailure:
+    """The failure of a check, in the layout of the module docstring.
 
     diagnosis: the first line after "<name>: ". mistake: a key of MISTAKES, or a free text
     diagnosis (then no id line).
     """
-    first = f"{name}: {diagnosis}"
-    lines = [first]
-    if len(first) > FIRST_LINE:  # cut at a space, so the first line shows whole words
-        cut = first.rfind(" ", 0, FIRST_LINE - 4)
-        cut = cut if cut > len(name) else FIRST_LINE - 4
-        lines = [first[:cut] + " ...", "... " + first[cut:].lstrip()]
-    if details:
-        lines.append(details)
+    lines = _head(name, diagnosis)
+    for line in details.splitlines():
+        lines.extend(_wrapped(line))
     if mistake is not None and mistake in MISTAKES:
-        lines.append(f"[mistake: {mistake}]")
-    return AssertionError("\n".join(lines))
+        lines.append(MISTAKE_TAG.format(mistake))
+    return CheckFailure("\n".join(lines))
 
 
 def _diagnosis_of(key: str) -> tuple[str, str | None, str]:
@@ -401,46 +463,95 @@ _LIBRARY_PATHS = tuple({str(Path(p).resolve()) for p in (
     sysconfig.get_paths()["platlib"], Path(__file__).resolve().parents[1])})
 
 
+def _student_tracebacks(error: BaseException) -> list[types.TracebackType]:
+    """The traceback entries of `error` in the student's code (not numpy, not cnncourse),
+    outermost first; the first entry (the caller, in the checks) is left out."""
+    entries, tb = [], error.__traceback__
+    while tb is not None:
+        entries.append(tb)
+        tb = tb.tb_next
+    return [tb for tb in entries[1:] if not str(Path(tb.tb_frame.f_code.co_filename).resolve(
+        )).startswith(_LIBRARY_PATHS)]
+
+
 def _student_frame(error: BaseException) -> traceback.FrameSummary | None:
     """The deepest frame of the traceback in the student's code (not numpy, not cnncourse)."""
-    frames = traceback.extract_tb(error.__traceback__)
-    own = [f for f in frames[1:] if not str(Path(f.filename).resolve()).startswith(
-        _LIBRARY_PATHS)]
-    return own[-1] if own else None
+    own = _student_tracebacks(error)
+    if not own:
+        return None
+    return traceback.extract_tb(own[-1], limit=1)[0]
 
 
-def _crash(name: str, error: BaseException) -> AssertionError:
+# A crash hint: (locals of the student's frame that crashed, the error) -> the key of the
+# likely cause (an id of MISTAKES, or a description, as in `mistakes`), or None.
+CrashHint = Callable[[dict[str, object], BaseException], "str | None"]
+
+
+def _hinted_cause(error: BaseException, hint: CrashHint | None) -> str | None:
+    own = _student_tracebacks(error)
+    if hint is None or not own:
+        return None
+    try:
+        return hint(dict(own[-1].tb_frame.f_locals), error)
+    except Exception:  # noqa: BLE001 (a hint that cannot decide names no cause)
+        return None
+
+
+def _crash(name: str, error: BaseException, hint: CrashHint | None = None) -> CheckFailure:
     message = str(error).split("\n")[0]
     frame = _student_frame(error)
     where = "(the error was raised before any line of yours ran)"
     if frame is not None:
         line = f": {frame.line.strip()}" if frame.line else ""
         where = f"in your {frame.name}, line {frame.lineno}{line}"
+    cause = _hinted_cause(error, hint)
+    if cause is not None:
+        diagnosis, mistake, detail = _diagnosis_of(cause)
+        return failure(name, diagnosis, mistake=mistake or "crashed", details=_join(
+            detail, f"your code then raised {type(error).__name__}: {message}", where))
     return failure(name, f"your code raised {type(error).__name__}: {message}",
                    details=f"{where}\n{type(error).__name__}: {error}", mistake="crashed")
 
 
 def call_own(name: str, student_function: Callable, *args: object,
-             forbidden: Sequence[Callable] = (), **kwargs: object) -> object:
+             forbidden: Sequence[Callable] = (), crash_hint: CrashHint | None = None,
+             **kwargs: object) -> object:
     """Call student_function(*args, **kwargs) with the `forbidden` reference functions disabled.
 
-    A crash inside the student's function becomes an AssertionError that names the student's
-    line; NotImplementedError says the function is not written yet.
+    A crash inside the student's function becomes a failure that names the student's line, and
+    its likely cause when `crash_hint` recognises it from the student's variables at the crash;
+    NotImplementedError says the function is not written yet.
     """
     try:
         with references_disabled(forbidden):
             return student_function(*args, **kwargs)
     except ReferenceUsed as used:
         raise failure(
-            name, f"calls the course's reference implementation {used.args[0]}",
-            details="instead of computing the result itself, so this test gives it no credit. "
-                    "Write the computation with numpy.", mistake="reference_used") from None
+            name, "calls the course's reference implementation",
+            details=f"{used.args[0]}, instead of computing the result itself, so this test "
+                    "gives it no credit. Write the computation with numpy.",
+            mistake="reference_used") from None
     except NotImplementedError:
         raise failure(name, MISTAKES["not_implemented"], mistake="not_implemented") from None
-    except AssertionError:
-        raise  # a check's diagnosis (or the student's own assert), already in words
+    except CheckFailure:
+        raise  # a check's diagnosis (a reference dependency checking its input), in words
     except Exception as error:  # noqa: BLE001 (any crash of the student's code is reported)
-        raise _crash(name, error) from None
+        raise _crash(name, error, crash_hint) from None
+
+
+def sizes_hint(expected: dict[str, int], mistaken: dict[str, dict[str, int]]) -> CrashHint:
+    """A crash hint from the sizes the student computed: `mistaken` maps a cause to the sizes
+    it gives (e.g. {"size_ignores_stride": {"Ho": 7, "Wo": 9}}); a cause is named when the
+    student's variables of those names hold its sizes and not the `expected` ones."""
+    def hint(variables: dict[str, object], error: BaseException) -> str | None:
+        for cause, sizes in mistaken.items():
+            own = {k: variables[k] for k in sizes if isinstance(variables.get(k), int)}
+            if own and all(own[k] == sizes[k] for k in own) and any(
+                    own[k] != expected.get(k) for k in own):
+                return cause
+        return None
+
+    return hint
 
 
 @contextlib.contextmanager
@@ -525,17 +636,17 @@ def check_conv_output(name: str, student_function: Callable, reference_function:
                       x: np.ndarray, w: np.ndarray, *, kernel_axes: Sequence[int],
                       forbidden: Sequence[Callable] = (), rtol: float = RTOL, atol: float = ATOL,
                       mistakes: dict[str, Callable[[], object]] | None = None, why: str = "",
-                      **kwargs: object) -> None:
+                      crash_hint: CrashHint | None = None, **kwargs: object) -> None:
     """Compare student_function(x, w, **kwargs) with reference_function and diagnose a mismatch.
 
     kernel_axes: the spatial axes of w, flipped to detect a true convolution.
     kwargs: stride / padding / dilation, passed to both functions.
     The diagnoses tried, in order: `mistakes` (the function's own), kernel flipped, padding
     off by one, stride or dilation ignored, channels in the wrong place; otherwise the message
-    says shape (with `why`) or values.
+    says shape (with `why`) or values. crash_hint: names the likely cause of a crash.
     """
     got = as_checked_array(name, call_own(name, student_function, x, w, forbidden=forbidden,
-                                          **kwargs))
+                                          crash_hint=crash_hint, **kwargs))
     expected = _asarray(reference_function(x, w, **kwargs), dtype=_float64)
     candidates = {**(mistakes or {}),
                   **conv_mistakes(reference_function, x, w, kernel_axes=kernel_axes, **kwargs),

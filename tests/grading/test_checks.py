@@ -64,7 +64,7 @@ def test_each_mistake_is_named(student, kwargs, message, mistake):
     assert len(text.splitlines()[0]) <= checks.FIRST_LINE
     assert checks.mistake_ids_in(text) == ([mistake] if mistake else [])
     if mistake:
-        assert text.splitlines()[-1] == f"[mistake: {mistake}]"
+        assert text.splitlines()[-1] == checks.MISTAKE_TAG.format(mistake)
         assert checks.MISTAKES[mistake] in text.splitlines()[0]
 
 
@@ -80,8 +80,8 @@ def test_messages_do_not_print_hidden_inputs():
     lambda x, w, **k: reference.conv2d_forward_loops(x, w, **k)[0],
 ])
 def test_calling_the_reference_gets_no_credit(cheat):
-    with pytest.raises(AssertionError, match="calls the course's reference implementation "
-                                             r"cnncourse\.nn\.conv2d\.conv2d_forward"):
+    with pytest.raises(AssertionError, match="calls the course's reference implementation"
+                                             r"(.|\n)*cnncourse\.nn\.conv2d\.conv2d_forward"):
         checks.check_conv_output("conv", cheat, reference_conv, X, W, kernel_axes=(0, 1),
                                  forbidden=[reference.conv2d_forward,
                                             reference.conv2d_forward_loops])
@@ -126,7 +126,7 @@ def test_gradients_say_which_one_is_wrong():
         checks.check_gradients("layer", (dx, dw, 2 * db), (dx, dw, db))
     with pytest.raises(AssertionError, match=r"dx has shape \(3, 2\), expected \(2, 3\)"):
         checks.check_gradients("layer", (dx.T, dw, db), (dx, dw, db))
-    with pytest.raises(AssertionError, match=r"^layer: db summed over the wrong axes"):
+    with pytest.raises(AssertionError, match=r"^db summed over the wrong axes"):
         checks.check_gradients("layer", (dx, dw, db[:1]), (dx, dw, db),
                                mistakes={"db": {"db_wrong_axes": lambda: db[:1]}})
 
@@ -137,7 +137,7 @@ def test_known_mistakes_of_check_array():
         checks.check_array("pool", 4 * expected, expected,
                            mistakes={"forgot to divide": lambda: 4 * expected})
     with pytest.raises(AssertionError, match=r"^pool: not divided by the window size(.|\n)*"
-                                             r"\[mistake: avgpool_not_divided\]$"):
+                                             r"\[mistake: avgpool_not_divided\] \(a tag"):
         checks.check_array("pool", 4 * expected, expected,
                            mistakes={"avgpool_not_divided": lambda: 4 * expected})
     # a wrong shape that a known mistake makes is named by that mistake, with the expected shape
@@ -179,8 +179,9 @@ def test_mistake_ids_are_found_in_any_text():
            "[mistake: stride_ignored] [mistake: flipped_kernel]"
     assert checks.mistake_ids_in(text) == ["flipped_kernel", "stride_ignored"]
     assert checks.mistake_ids_in("no mistake here") == []
-    assert all(len(f"a_function_name: {d}") <= checks.FIRST_LINE
-               for d in checks.MISTAKES.values())
+    # each fits the first line that `nbgrader validate` shows whole, the function's name then
+    # on the next line when both do not fit
+    assert all(len(d) <= checks.FIRST_LINE for d in checks.MISTAKES.values())
 
 
 def test_a_crash_inside_the_student_function_names_the_students_line():
@@ -195,7 +196,7 @@ def test_a_crash_inside_the_student_function_names_the_students_line():
     assert len(lines[0]) <= checks.FIRST_LINE
     assert any("in your student, line" in line and "return y @ np.ones(99)" in line
                for line in lines)
-    assert lines[-1] == "[mistake: crashed]"
+    assert lines[-1] == checks.MISTAKE_TAG.format("crashed")
     with pytest.raises(AssertionError, match="^conv: not written yet"):
         checks.call_own("conv", lambda: exec("raise NotImplementedError()"))
 
@@ -213,7 +214,7 @@ def test_numpy_functions_without_code_can_be_forbidden(function):
         imported_alias(np.ones(4), 2)
         return np.dot(np.ones(2), np.ones(2))
 
-    with pytest.raises(AssertionError, match=f"^f: calls the course's reference .*"
+    with pytest.raises(AssertionError, match=f"^f: calls the course's reference (.|\n)*"
                                              f"{function.__name__}"):
         checks.call_own("f", student, forbidden=[function])
     # restored afterwards, everywhere it was bound
@@ -232,3 +233,70 @@ def test_dependencies_are_replaced_and_restored():
     with checks.dependencies_replaced(student, helper=lambda: "reference"):
         assert student() == "reference"
     assert student() == "student"
+
+
+def test_every_line_of_a_failure_is_shown_whole_by_nbgrader_validate():
+    # validate shows 83 characters of a line; the first follows "AssertionError: "
+    text = str(checks.failure("conv2d_backward_loops(s=2, p=1)", checks.MISTAKES[
+        "dx_padding_not_cropped"], details="word " * 40, mistake="dx_padding_not_cropped"))
+    lines = text.splitlines()
+    assert lines[0] == checks.MISTAKES["dx_padding_not_cropped"]  # the cause first, whole
+    assert lines[1] == "(in conv2d_backward_loops(s=2, p=1))"
+    assert len(lines[0]) <= checks.FIRST_LINE == 83 - len("AssertionError: ")
+    assert all(len(line) <= checks.LINE == 83 for line in lines)
+    assert " ".join(line.strip() for line in lines[2:-1]) == ("word " * 40).strip()
+    assert lines[-1] == checks.MISTAKE_TAG.format("dx_padding_not_cropped")
+    assert "class report" in lines[-1]  # the tag says what it is for
+
+
+def raise_from_a_check():
+    checks.check_array("f", np.ones(3), np.zeros(3))  # the test's own line
+
+
+class FakeShell:
+    """What `_render_traceback_` uses of IPython's shell: its traceback formatter."""
+
+    def __init__(self):
+        from IPython.core.ultratb import AutoFormattedTB
+
+        self.InteractiveTB = AutoFormattedTB(mode="Context", theme_name="nocolor")
+
+
+@pytest.mark.parametrize("shell", [None, "ipython"])
+def test_the_traceback_shown_holds_no_frame_of_the_grading_code(monkeypatch, shell):
+    import IPython
+
+    fake = FakeShell() if shell else None
+    monkeypatch.setattr(IPython, "get_ipython", lambda: fake)
+    with pytest.raises(checks.CheckFailure) as failure:
+        raise_from_a_check()
+    shown = "\n".join(failure.value._render_traceback_())
+    assert "raise_from_a_check" in shown and "the test's own line" in shown
+    assert "right shape (3,), wrong values" in shown
+    assert "cnncourse/grading" not in shown and "raise failure(" not in shown
+    assert "AssertionError: f: right shape" in shown and "CheckFailure:" not in shown
+
+
+def test_a_crash_hint_names_the_cause_from_the_students_variables():
+    def student(x, w):
+        Ho = 7  # the size without the stride
+        return np.ones((Ho, 2)) @ np.ones(3)
+
+    hint = checks.sizes_hint({"Ho": 3}, {"size_ignores_stride": {"Ho": 7}})
+    with pytest.raises(checks.CheckFailure) as failure:
+        checks.call_own("conv", student, X, W, crash_hint=hint)
+    lines = str(failure.value).splitlines()
+    assert lines[0] == f"conv: {checks.MISTAKES['size_ignores_stride']}"
+    assert any("your code then raised ValueError: matmul" in line for line in lines)
+    assert checks.mistake_ids_in(str(failure.value)) == ["size_ignores_stride"]
+    right = checks.sizes_hint({"Ho": 7}, {"size_ignores_stride": {"Ho": 7}})
+    with pytest.raises(checks.CheckFailure, match="^conv: your code raised ValueError"):
+        checks.call_own("conv", student, X, W, crash_hint=right)  # sizes right: no hint
+
+
+def test_an_assert_of_the_student_is_reported_as_their_crash():
+    def student():
+        assert False, "my own check"  # noqa: B011
+
+    with pytest.raises(checks.CheckFailure, match="^f: your code raised AssertionError: my own"):
+        checks.call_own("f", student)

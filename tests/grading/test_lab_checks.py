@@ -24,7 +24,9 @@ W1 = np.array([1.0, -2.0, 0.5])
 
 
 def conv2d(x, w, b, stride=1, padding=0):
-    return reference.conv2d_forward(x, w, b, stride=stride, padding=padding)
+    """A right answer of lab 2's forward, with the cache the lab prescribes."""
+    out = reference.conv2d_forward(x, w, b, stride=stride, padding=padding)[0]
+    return out, (x, w, b, stride, padding)
 
 
 def transpose(x, w, b, stride=1, padding=0):
@@ -90,7 +92,8 @@ CASES = [
      "stride_ignored_in_windows"),
     ("backward db axes", lambda: lab_checks.check_conv2d_backward(
         lambda dout, cache: (*reference.conv2d_backward(
-            dout, conv2d(*cache[:3], cache[3], cache[4])[1])[:2], dout.sum(axis=(1, 2))),
+            dout, reference.conv2d_forward(*cache[:3], stride=cache[3], padding=cache[4])[1]
+        )[:2], dout.sum(axis=(1, 2))),
         X4, W4, B4, 1, 0, RNG.normal(size=(2, 4, 6, 4))), "db_wrong_axes"),
     ("im2col channel order", lambda: lab_checks.check_im2col(
         lambda x, kh, kw, s, p: reference.im2col(x, kh, kw, stride=s, padding=p).reshape(
@@ -175,3 +178,49 @@ def test_a_crash_in_the_student_function_is_reported_with_the_line():
     first, ids = first_line_and_id(lab_checks.check_im2col, im2col, X4, 2, 2)
     assert first.startswith("im2col(x, 2, 2, s=1, p=0): your code raised ValueError")
     assert ids == ["crashed"]
+
+
+def forward_without_stride_in_size(x, w, b, stride=1, padding=0):
+    """A lab 2 forward whose output size leaves the stride out: it crashes (issue 21)."""
+    N, H, W, C = x.shape
+    KH, KW, _, F = w.shape
+    xp = np.pad(x, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
+    Ho, Wo = H + 2 * padding - KH + 1, W + 2 * padding - KW + 1
+    out = np.zeros((N, Ho, Wo, F))
+    for i in range(Ho):
+        for j in range(Wo):
+            window = xp[:, i * stride: i * stride + KH, j * stride: j * stride + KW, :]
+            out[:, i, j, :] = np.tensordot(window, w, axes=([1, 2, 3], [0, 1, 2])) + b
+    return out, (x, w, b, stride, padding)
+
+
+def test_a_forward_crashing_on_its_size_gets_the_sizes_diagnosis():
+    line, ids = first_line_and_id(lab_checks.check_conv2d_forward, forward_without_stride_in_size,
+                                  X4, W4, B4, 2, 1)
+    assert "stride left out of the size" in line and ids == ["size_ignores_stride"]
+
+
+def test_the_forward_test_checks_the_cache():
+    def padded_cache(x, w, b, stride=1, padding=0):
+        out, _ = conv2d(x, w, b, stride, padding)
+        return out, (np.pad(x, ((0, 0), (padding,) * 2, (padding,) * 2, (0, 0))), w, b,
+                     stride, padding)
+
+    line, _ = first_line_and_id(lab_checks.check_conv2d_forward, padded_cache, X4, W4, B4, 2, 1)
+    assert "the cache keeps the padded input" in line
+    line, _ = first_line_and_id(lab_checks.check_conv2d_forward,
+                                lambda x, w, b, s, p: (conv2d(x, w, b, s, p)[0], (x, w, b)),
+                                X4, W4, B4)
+    assert "the cache is not (x, w, b, stride, padding)" in line
+
+
+def test_a_backward_crashing_on_the_cache_names_it():
+    def expects_padded(dout, cache):
+        xp, w, b, stride, padding = cache  # believes x was kept padded
+        dxp = np.zeros_like(xp)
+        dxp[:, :3, :3, :] += np.ones((len(xp), 5, 5, xp.shape[3]))  # the padded size it expects
+        return dxp, w, b
+
+    line, _ = first_line_and_id(lab_checks.check_conv2d_backward, expects_padded, X4, W4, B4,
+                                1, 2, RNG.normal(size=(2, 8, 10, 4)))
+    assert "cache" in line

@@ -1,5 +1,7 @@
 """A class of typical mistakes per numpy lab, through `nbgrader validate` as a student runs it:
-the first line of an error shown names the cause for at least 90% of them (typical_mistakes.py).
+the first line of an error shown names the cause for at least 90% of them (typical_mistakes.py),
+every diagnosis reaches the student whole (validate cuts long lines), and no frame or line of the
+grading code (cnncourse/grading) is shown.
 """
 
 from __future__ import annotations
@@ -24,8 +26,13 @@ def test_the_first_lines_name_the_cause(lab, tmp_path):
     results = typical_mistakes.run_class(lab, typical_mistakes.ROOT / "exercises",
                                          typical_mistakes.ROOT / "solutions",
                                          typical_mistakes.validation_env(tmp_path))
-    missed = [(m.name, lines[:1]) for m, named, lines in results if not named]
+    missed = [(m.name, lines[:1]) for m, named, lines, _ in results if not named]
     assert len(missed) <= 0.1 * len(results), f"{lab}: causes not named: {missed}"
     # every mistake fails some visible test: none is handed in believing it is right
-    silent = [m.name for m, _, lines in results if not lines]
+    silent = [m.name for m, _, lines, _ in results if not lines]
     assert not silent, f"{lab}: mistakes that pass every visible test: {silent}"
+    source = typical_mistakes.grading_source_lines()
+    for mistake, _, _, report in results:
+        assert not typical_mistakes.cut_lines(report), (mistake.name, report)
+        assert not typical_mistakes.causes_not_whole(report), (mistake.name, report)
+        assert not typical_mistakes.grading_code_shown(report, source), (mistake.name, report)

@@ -4,8 +4,10 @@ Each mistake is the lab's solution with one plausible slip (the edit is applied 
 cell's text, with the solution markers removed, in the *released* notebook, so no hidden test is
 there). `nbgrader validate` then shows the student the failing cells; a mistake counts as named
 when the first line of one of the error messages shown (the line `nbgrader validate` prints
-after the traceback, cut at about 100 characters) matches the mistake's `cause` pattern, which
-says in words what a reader would accept as naming the cause.
+after the traceback, with the lines that continue it) matches the mistake's `cause` pattern,
+which says in words what a reader would accept as naming the cause. `cut_lines`,
+`causes_not_whole` and `grading_code_shown` find what a student would not see whole, and the
+grading code's frames or source if any were shown.
 
 Run as a script for the rate per lab:
     .venv/bin/python -m tests.labs.typical_mistakes [--exercises DIR --solutions DIR] [LAB ...]
@@ -94,6 +96,14 @@ MISTAKES = {
                 "xp[:, i : i + KH, j : j + KW, :]", r"stride"),
         Mistake("forward_no_bias", "conv2d_forward_loops",
                 "axes=([1, 2, 3], [0, 1, 2])) + b", "axes=([1, 2, 3], [0, 1, 2]))", r"bias"),
+        Mistake("forward_size_no_stride", "conv2d_forward_loops",  # crashes (issue 21)
+                "Ho = (H + 2 * padding - KH) // stride + 1\n"
+                "    Wo = (W + 2 * padding - KW) // stride + 1",
+                "Ho = (H + 2 * padding - KH) + 1\n    Wo = (W + 2 * padding - KW) + 1",
+                r"stride"),
+        Mistake("forward_cache_padded", "conv2d_forward_loops",  # passed before issue 21
+                "return out, (x, w, b, stride, padding)",
+                "return out, (xp, w, b, stride, padding)", r"cache.*padded"),
         Mistake("forward_channels_first", "conv2d_forward_loops",
                 "return out, (x, w, b, stride, padding)",
                 "return out.transpose(0, 3, 1, 2), (x, w, b, stride, padding)",
@@ -111,6 +121,9 @@ MISTAKES = {
                 "dw += np.tensordot(xp[:, rows, cols, :], d, axes=([0], [0]))",
                 "dw += np.tensordot(xp[0, rows, cols, :], d[0], axes=0)",
                 r"dw.*(batch|example|sum)"),
+        Mistake("backward_expects_padded_cache", "conv2d_backward_loops",
+                "xp = np.pad(x, ((0, 0), (padding, padding), (padding, padding), (0, 0)))",
+                "xp = x", r"cache"),
         Mistake("backward_dw_flipped", "conv2d_backward_loops",
                 "    return dx, dw, db", "    return dx, dw[::-1, ::-1], db",
                 r"dw.*flipped"),
@@ -265,8 +278,66 @@ def split_reports(output: str, paths: list[Path]) -> dict[Path, str]:
     return {path: output[start:end] for path, start, end in zip(paths, starts, ends, strict=True)}
 
 
+def messages(report: str) -> list[list[str]]:
+    """The messages of the errors shown, each as its lines ("XError: first line", then the lines
+    that follow it up to the blank line that ends the error), without validate's indent."""
+    lines = report.splitlines()
+    found = []
+    for index, line in enumerate(lines):
+        if ERROR_LINE.match(line):
+            message = []
+            for shown in lines[index:]:
+                if not shown.strip():
+                    break
+                message.append(shown[4:])
+            found.append(message)
+    return found
+
+
 def first_lines(report: str) -> list[str]:
-    return [f"{kind}: {message}" for kind, message in ERROR_LINE.findall(report)]
+    """The first line of each error message, with its continuation lines (indented by two
+    spaces: a first line too long for validate is wrapped, not cut)."""
+    firsts = []
+    for message in messages(report):
+        first = message[0]
+        for line in message[1:]:
+            if not line.startswith("  "):
+                break
+            first += " " + line.strip()
+        firsts.append(first)
+    return firsts
+
+
+WIDTH = 90  # nbgrader validate's Validator.width: a longer line is cut and ends with "..."
+
+
+def cut_lines(report: str) -> list[str]:
+    """Lines of the error messages that validate cut (so the student does not see them whole)."""
+    return [line for message in messages(report) for line in message
+            if len(line) + 4 >= WIDTH - 3 and line.endswith("...")]
+
+
+def causes_not_whole(report: str) -> list[str]:
+    """Catalogued diagnoses named in the report ([mistake: id]) whose text is not there whole."""
+    from cnncourse.grading.checks import MISTAKES, mistake_ids_in
+
+    shown = "\n".join("\n".join(message) for message in messages(report))
+    return [MISTAKES[m] for m in mistake_ids_in(shown) if m != "crashed"
+            and MISTAKES[m] not in shown]
+
+
+def grading_source_lines() -> set[str]:
+    """The lines of cnncourse/grading's source long enough to be recognised (25 characters)."""
+    return {line.strip() for path in (ROOT / "cnncourse" / "grading").rglob("*.py")
+            for line in path.read_text().splitlines() if len(line.strip()) >= 25}
+
+
+def grading_code_shown(report: str, source: set[str]) -> list[str]:
+    """Lines of the errors shown that come from the grading code: its frames or its source."""
+    errors = "\n".join(part.split("\n\n\n")[0] for part in report.split("The error was:")[1:])
+    return [line.strip() for line in errors.splitlines() if "cnncourse/grading" in line
+            or line.strip().rstrip(".").strip() in source
+            or re.sub(r"^-*>?\s*\d+\s", "", line.strip()).strip() in source]
 
 
 ARGUMENTS = re.compile(r"\([^()]*\)")
@@ -279,8 +350,8 @@ def names_cause(mistake: Mistake, line: str) -> bool:
 
 
 def run_class(lab: str, release: Path, solutions: Path, env: dict[str, str]
-              ) -> list[tuple[Mistake, bool, list[str]]]:
-    """Validate every mistake of a lab; returns (mistake, named, first lines shown)."""
+              ) -> list[tuple[Mistake, bool, list[str], str]]:
+    """Validate every mistake of a lab; returns (mistake, named, first lines shown, report)."""
     cells = {c.metadata.get("nbgrader", {}).get("grade_id") for c in
              nbformat.read(solutions / lab / f"{lab}.ipynb", as_version=4).cells}
     mistakes = [m for m in MISTAKES[lab] if m.cell in cells]
@@ -295,7 +366,7 @@ def run_class(lab: str, release: Path, solutions: Path, env: dict[str, str]
     for mistake, path in zip(mistakes, paths, strict=True):
         lines = first_lines(reports[path])
         named = any(names_cause(mistake, line) for line in lines)
-        results.append((mistake, named, lines))
+        results.append((mistake, named, lines, reports[path]))
     return results
 
 
@@ -319,11 +390,11 @@ def main(argv: list[str] | None = None) -> int:
         env = validation_env(Path(home))
         for lab in args.labs:
             results = run_class(lab, args.exercises, args.solutions, env)
-            named = sum(ok for _, ok, _ in results)
+            named = sum(ok for _, ok, _, _ in results)
             print(f"{lab}: {named} of {len(results)} mistakes named in the first line "
                   f"({named / len(results):.0%})", flush=True)
             if args.verbose:
-                for mistake, ok, lines in results:
+                for mistake, ok, lines, _ in results:
                     print(f"   {'named ' if ok else 'MISSED'} {mistake.name}: "
                           f"{lines[0] if lines else '(no error shown)'}")
     return 0

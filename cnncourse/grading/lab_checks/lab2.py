@@ -50,26 +50,70 @@ def conv2d_mistakes(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int,
     }
 
 
+def conv2d_size_hint(x_shape: tuple, w_shape: tuple, stride: int,
+                     padding: int) -> checks.CrashHint:
+    """Names the size formula's slip when the student's forward crashes with wrong Ho / Wo
+    (windows past the input's end make the products' shapes disagree)."""
+    _, H, W, _ = x_shape
+    KH, KW, _, _ = w_shape
+
+    def sizes(s: int, p: int, plus: int = 1) -> dict[str, int]:
+        return {"Ho": (H + 2 * p - KH) // s + plus, "Wo": (W + 2 * p - KW) // s + plus}
+
+    return checks.sizes_hint(sizes(stride, padding), {
+        "size_ignores_stride#Ho = (H + 2p - KH) // s + 1": sizes(1, padding),
+        "size_ignores_padding#Ho = (H + 2p - KH) // s + 1": sizes(stride, 0),
+        "size_off_by_one#Ho = (H + 2p - KH) // s + 1": sizes(stride, padding, 2),
+    })
+
+
+def check_conv2d_cache(label: str, result: object, x: np.ndarray, w: np.ndarray,
+                       b: np.ndarray, stride: int, padding: int) -> None:
+    """The cache of the forward pass is (x, w, b, stride, padding), x as given (not padded)."""
+    cache = result[1] if isinstance(result, tuple) and len(result) == 2 else None
+    prescribed = "cache = (x, w, b, stride, padding), with the x you were given"
+    if not isinstance(cache, tuple | list) or len(cache) != 5:
+        raise checks.failure(label, "the cache is not (x, w, b, stride, padding)",
+                             details=f"got {type(cache).__name__}; {prescribed}")
+    kept = np.shape(cache[0])
+    if kept != x.shape:
+        padded = (x.shape[0], x.shape[1] + 2 * padding, x.shape[2] + 2 * padding, x.shape[3])
+        diagnosis = ("the cache keeps the padded input: keep x itself" if kept == padded
+                     else f"cache[0] has shape {kept}, expected x's {x.shape}")
+        raise checks.failure(label, diagnosis, details=prescribed)
+    for index, (what, given) in enumerate((("x", x), ("w", w), ("b", b))):
+        if np.shape(cache[index]) != given.shape or not np.array_equal(cache[index], given):
+            raise checks.failure(label, f"cache[{index}] is not {what}", details=prescribed)
+    if tuple(cache[3:]) != (stride, padding):
+        raise checks.failure(label, "the cache does not end with (stride, padding)",
+                             details=f"got {tuple(cache[3:])!r}; {prescribed}")
+
+
 def check_conv2d_forward(student: Callable, x: object, w: object, b: object, stride: int = 1,
                          padding: int = 0, *, name: str = "conv2d_forward_loops",
                          dependencies: dict[str, Callable] | None = None,
                          forbidden: Sequence[Callable] = ()) -> None:
-    """student(x, w, b, stride, padding) -> (out, cache): out against the reference layer.
+    """student(x, w, b, stride, padding) -> (out, cache): out against the reference layer, then
+    the cache the backward pass will be given, (x, w, b, stride, padding).
 
     dependencies: reference versions of the functions the student's function uses (im2col).
     """
     x, w, b = (np.asarray(a, dtype=np.float64) for a in (x, w, b))
     label = f"{name}(s={stride}, p={padding})"
+    results = []
 
     def out_of_student(x_: np.ndarray, w_: np.ndarray, **kwargs: object) -> object:
         with checks.dependencies_replaced(student, **(dependencies or {})):
-            return out_of(label, student(x_, w_, b, kwargs["stride"], kwargs["padding"]))
+            results.append(student(x_, w_, b, kwargs["stride"], kwargs["padding"]))
+        return out_of(label, results[-1])
 
     checks.check_conv_output(
         label, out_of_student, lambda x_, w_, **k: reference_conv2d(x_, w_, b, **k), x, w,
         kernel_axes=(0, 1), forbidden=forbidden, stride=stride, padding=padding,
         mistakes=conv2d_mistakes(x, w, b, stride, padding),
-        why=conv2d_why(x.shape, w.shape, stride, padding))
+        why=conv2d_why(x.shape, w.shape, stride, padding),
+        crash_hint=conv2d_size_hint(x.shape, w.shape, stride, padding))
+    check_conv2d_cache(label, results[0], x, w, b, stride, padding)
 
 
 def _scatter_assigned(dout: np.ndarray, w: np.ndarray, x_shape: tuple, stride: int,
@@ -95,6 +139,14 @@ def _padded_dx(dout: np.ndarray, w: np.ndarray, x_shape: tuple, stride: int,
     return reference.conv2d_backward(dout, cache)[0]
 
 
+def _cache_hint(variables: dict[str, object], error: BaseException) -> str | None:
+    """A backward pass that crashes on shapes often expects another cache than the lab's."""
+    if not isinstance(error, ValueError | IndexError):
+        return None
+    return ("crashed on the lab's cache (x, w, b, stride, padding)#x in the cache is the input "
+            "as given, not padded: pad it in the backward pass (your forward must keep it so)")
+
+
 def check_conv2d_backward(student: Callable, x: object, w: object, b: object, stride: int,
                           padding: int, dout: object, *,
                           forbidden: Sequence[Callable] = ()) -> None:
@@ -102,7 +154,7 @@ def check_conv2d_backward(student: Callable, x: object, w: object, b: object, st
     x, w, b, dout = (np.asarray(a, dtype=np.float64) for a in (x, w, b, dout))
     name = f"conv2d_backward_loops(s={stride}, p={padding})"
     cache = (x.copy(), w.copy(), b.copy(), stride, padding)
-    got = call_own(name, student, dout, cache, forbidden=forbidden)
+    got = call_own(name, student, dout, cache, forbidden=forbidden, crash_hint=_cache_hint)
     _, reference_cache = reference.conv2d_forward(x, w, b, stride=stride, padding=padding)
     expected = reference.conv2d_backward(dout, reference_cache)
     first = reference.conv2d_forward(x[:1], w, b, stride=stride, padding=padding)[1]
