@@ -1,9 +1,14 @@
 #!/usr/bin/env python3
 """Task runner of the course: the only entry point a new machine needs, besides Python 3.11.
 
-    python3 tasks.py book     build the online book into _build/html (creates .venv on first use)
-    python3 tasks.py test     lint, build the book, run the whole test suite (both Keras backends)
-    python3 tasks.py bench    run every benchmark under benchmarks/ and print its ratios
+    python3 tasks.py book          build the online book into _build/html (creates .venv first)
+    python3 tasks.py test          lint, build the book, run the whole test suite in parallel
+                                   (both Keras backends); what CI runs
+    python3 tasks.py check         lint and every test not marked slow or book, in parallel:
+                                   the check before every commit (a few minutes)
+    python3 tasks.py pytest ARGS   pytest with ARGS alone, in the course's environment
+    python3 tasks.py lint          the linters (ruff)
+    python3 tasks.py bench         run every benchmark under benchmarks/ and print its ratios
 
 Every task is idempotent: the virtual environment is (re)installed only when pyproject.toml
 changed, and the book build reuses its execution cache. Uses only the standard library, because
@@ -125,15 +130,46 @@ def build_book() -> None:
     print(f"\nThe book is in {ROOT / '_build' / 'html' / 'index.html'}")
 
 
+# pytest as the tasks run it: no .pytest_cache in the tree, matplotlib without a display.
+PYTEST = (BIN / "python", "-m", "pytest", "-p", "no:cacheprovider")
+# In parallel (pytest-xdist), one worker per core. A test module's module-scoped fixtures (a
+# graded class, a trained model) are built once per worker that runs one of its tests, so the
+# tests of a module stay together on one worker unless the module spreads them itself
+# (xdist_group marks, see tests/conftest.py).
+PARALLEL = ("--numprocesses", "auto", "--dist", "loadgroup")
+# What differs between the Keras backends: the tests marked `keras` run a second time under
+# JAX, except those whose Keras part is the same on every backend (marked `backend_neutral`:
+# parameter counts, diagrams drawn from a built model's layers).
+JAX_TESTS = "keras and not backend_neutral and not book"
+
+
+def lint() -> None:
+    ensure_venv()
+    run(BIN / "ruff", "check", ".")
+
+
 def test() -> None:
+    """Everything: lint, the book, the whole suite under TensorFlow, then what differs under JAX."""
     ensure_venv()
     ensure_system_packages()
-    run(BIN / "ruff", "check", ".")
+    lint()
     build_book()
-    pytest = (BIN / "python", "-m", "pytest", "-p", "no:cacheprovider")
-    run(*pytest, *sys.argv[2:], MPLBACKEND="Agg")
-    # The Keras models and training run again under the JAX backend.
-    run(*pytest, "-m", "keras", *sys.argv[2:], MPLBACKEND="Agg", KERAS_BACKEND="jax")
+    run(*PYTEST, *PARALLEL, MPLBACKEND="Agg")
+    run(*PYTEST, *PARALLEL, "-m", JAX_TESTS, MPLBACKEND="Agg", KERAS_BACKEND="jax")
+
+
+def check() -> None:
+    """Before every commit: lint and every test that needs neither nbgrader runs nor the book."""
+    ensure_venv()
+    ensure_system_packages()
+    lint()
+    run(*PYTEST, *PARALLEL, "-m", "not slow and not book", MPLBACKEND="Agg")
+
+
+def pytest(*args: str) -> None:
+    """pytest with the caller's arguments and nothing else (no parallel workers, no markers)."""
+    ensure_venv()
+    run(*PYTEST, *args, MPLBACKEND="Agg")
 
 
 def bench() -> None:
@@ -142,12 +178,26 @@ def bench() -> None:
         run(BIN / "python", script)
 
 
-TASKS = {"book": build_book, "test": test, "bench": bench}
+TASKS = {"book": build_book, "test": test, "check": check, "pytest": pytest, "lint": lint,
+         "bench": bench}
+TAKES_ARGUMENTS = {"pytest"}  # every other task refuses arguments
 
-if __name__ == "__main__":
-    if len(sys.argv) < 2 or sys.argv[1] not in TASKS:
-        sys.exit(f"usage: python3 tasks.py {{{'|'.join(TASKS)}}} [pytest arguments]")
+
+def main(argv: list[str]) -> None:
+    """Run the task named by argv[0] with the rest of argv, or exit saying what was wrong."""
+    usage = f"usage: python3 tasks.py {{{'|'.join(TASKS)}}}  (pytest takes pytest's arguments)"
+    if not argv or argv[0] not in TASKS:
+        got = f"unknown task {argv[0]!r}; " if argv else ""
+        sys.exit(f"{got}{usage}")
+    name, args = argv[0], argv[1:]
+    if args and name not in TAKES_ARGUMENTS:
+        sys.exit(f"tasks.py {name} takes no arguments, got {' '.join(args)!r}; "
+                 f"to pass arguments to pytest: python3 tasks.py pytest ARGS")
     try:
-        TASKS[sys.argv[1]]()
+        TASKS[name](*args)
     except subprocess.CalledProcessError as error:
         sys.exit(error.returncode)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

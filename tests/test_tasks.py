@@ -32,3 +32,69 @@ def test_bytecode_caches_do_not_change_the_fingerprint(tasks, tmp_path):
     before = tasks.package_fingerprint()
     (tmp_path / "cnncourse" / "explorers" / "__pycache__" / "nn.cpython-311.pyc").write_bytes(b"1")
     assert tasks.package_fingerprint() == before
+
+
+@pytest.fixture
+def commands(tasks, monkeypatch) -> list[tuple[str, ...]]:
+    """The commands the tasks would run, recorded instead of run (nothing is installed)."""
+    recorded: list[tuple[str, ...]] = []
+    monkeypatch.setattr(tasks, "run", lambda *argv, **env: recorded.append(
+        tuple(str(a) for a in argv) + tuple(f"{k}={v}" for k, v in env.items())))
+    monkeypatch.setattr(tasks, "ensure_venv", lambda: None)
+    monkeypatch.setattr(tasks, "ensure_system_packages", lambda: None)
+    return recorded
+
+
+def pytest_runs(commands: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """pytest's own arguments (after `python -m pytest`) of each pytest command, in order."""
+    return [command[command.index("pytest") + 1:] for command in commands if "pytest" in command]
+
+
+def marker_expression(pytest_args: tuple[str, ...]) -> str | None:
+    return pytest_args[pytest_args.index("-m") + 1] if "-m" in pytest_args else None
+
+
+@pytest.mark.parametrize("task", ["book", "test", "check", "lint", "bench"])
+def test_a_task_given_arguments_it_does_not_take_says_so(tasks, commands, capsys, task):
+    with pytest.raises(SystemExit) as stop:
+        tasks.main([task, "-k", "conv"])
+    assert f"tasks.py {task} takes no arguments" in str(stop.value.code)
+    assert "'-k conv'" in str(stop.value.code)
+    assert commands == []
+
+
+def test_an_unknown_task_is_named_with_the_usage(tasks, commands):
+    with pytest.raises(SystemExit) as stop:
+        tasks.main(["tset"])
+    assert "unknown task 'tset'" in str(stop.value.code)
+    assert "check" in str(stop.value.code) and commands == []
+
+
+def test_pytest_passes_its_arguments_to_pytest_alone(tasks, commands):
+    tasks.main(["pytest", "tests/test_tasks.py", "-k", "fingerprint", "-x"])
+    [args] = pytest_runs(commands)
+    assert args == ("-p", "no:cacheprovider", "tests/test_tasks.py", "-k", "fingerprint", "-x",
+                    "MPLBACKEND=Agg")
+
+
+def test_lint_runs_ruff_on_the_whole_tree(tasks, commands):
+    tasks.main(["lint"])
+    assert commands == [(str(tasks.BIN / "ruff"), "check", ".")]
+
+
+def test_check_lints_then_runs_every_test_but_slow_and_book_in_parallel(tasks, commands):
+    tasks.main(["check"])
+    assert commands[0] == (str(tasks.BIN / "ruff"), "check", ".")
+    [args] = pytest_runs(commands)
+    assert marker_expression(args) == "not slow and not book"
+    assert "--numprocesses" in args
+
+
+def test_test_builds_the_book_and_runs_everything_then_what_differs_under_jax(tasks, commands):
+    tasks.main(["test"])
+    assert commands[0] == (str(tasks.BIN / "ruff"), "check", ".")
+    assert any("jupyter-book" in part for part in commands[1])
+    tensorflow, jax = pytest_runs(commands)
+    assert marker_expression(tensorflow) is None and "KERAS_BACKEND=jax" not in tensorflow
+    assert "KERAS_BACKEND=jax" in jax
+    assert marker_expression(jax) == "keras and not backend_neutral and not book"
