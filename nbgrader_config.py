@@ -50,3 +50,9 @@ _lab = lab_on_command_line(c.CnnCourse.cell_timeouts)
 c.Execute.timeout = c.CnnCourse.cell_timeouts.get(_lab, max(c.CnnCourse.cell_timeouts.values()))
 # Students see every failing test, not only the first, when they validate.
 c.Validator.validate_all = True
+
+# Feedback without the hidden tests: plain `nbgrader generate_feedback` and formgrader's button
+# make what `cnncourse feedback LAB` makes (cnncourse/grading/run/feedback.py).
+from cnncourse.grading.run.feedback import feedback_config  # noqa: E402
+
+c.merge(feedback_config())

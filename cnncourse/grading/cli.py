@@ -6,7 +6,7 @@
                         [--scheduler tcp://HOST:8786 | --scheduler local] [--skip-preflight]
                                              autograde in parallel, sandboxed, with a summary
                                              (on a Dask cluster's workers with --scheduler)
-    cnncourse feedback LAB                   nbgrader generate_feedback
+    cnncourse feedback LAB [--reveal-hidden] nbgrader generate_feedback, hidden tests left out
     cnncourse export [--to grades.csv]       nbgrader export
     cnncourse export --format canvas|moodle [--roster roster.csv] [--match COLUMN]
                                              one column per lab, as the LMS's grade import reads
@@ -52,6 +52,8 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
 
     feedback = subparsers.add_parser("feedback", parents=[course], help="HTML feedback for a lab")
     feedback.add_argument("lab")
+    feedback.add_argument("--reveal-hidden", action="store_true",
+                          help="show the hidden tests (after the deadline only)")
     feedback.set_defaults(func=run_feedback)
 
     export = subparsers.add_parser("export", parents=[course], help="export grades to CSV")
@@ -167,7 +169,9 @@ def run_feedback(args: argparse.Namespace) -> int:
     from cnncourse.grading.run.course import Course
     from cnncourse.grading.run.nbgrader_commands import generate_feedback
 
-    print(f"feedback written to {generate_feedback(Course.load(args.course), args.lab)}")
+    written = generate_feedback(Course.load(args.course), args.lab,
+                                reveal_hidden=args.reveal_hidden)
+    print(f"feedback written to {written}")
     return 0
 
 

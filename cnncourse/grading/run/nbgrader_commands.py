@@ -1,7 +1,8 @@
 """nbgrader's own commands, run for the course from the instructor's process.
 
     release_labs(course)                    nbgrader generate_assignment LAB --force, per lab
-    generate_feedback(course, lab)          nbgrader generate_feedback LAB
+    generate_feedback(course, lab)          nbgrader generate_feedback LAB, the hidden tests left
+                                            out (feedback.feedback_config; reveal_hidden: shown)
     export_grades(course, to)               nbgrader export --to CSV
     build_template(course, lab, where)      a private course with only this lab (what jobs carry)
     ensure_assignment(course, lab)          the lab's graded cells in the course gradebook
@@ -50,8 +51,9 @@ def plain_config(config) -> dict:
 _DROP = object()
 
 
-def _nbgrader_api(course: Course, **directories: str):
-    """An in-process nbgrader API on the course's config, with some folders replaced."""
+def _nbgrader_api(course: Course, extra=None, **directories: str):
+    """An in-process nbgrader API on the course's config, with some folders replaced and the
+    `extra` traitlets Config merged over it."""
     from nbgrader.apps.api import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config import Config
@@ -63,6 +65,8 @@ def _nbgrader_api(course: Course, **directories: str):
     for name, value in directories.items():
         setattr(overrides.CourseDirectory, name, value)
     config.merge(overrides)
+    if extra is not None:
+        config.merge(extra)
     return NbGraderAPI(CourseDirectory(config=config), config=config)
 
 
@@ -133,10 +137,18 @@ def release_labs(course: Course, labs: list[str] | None = None) -> list[str]:
     return labs
 
 
-def generate_feedback(course: Course, lab: str) -> Path:
-    """`nbgrader generate_feedback LAB`: HTML feedback for every autograded submission."""
+def generate_feedback(course: Course, lab: str, reveal_hidden: bool = False) -> Path:
+    """`nbgrader generate_feedback LAB`: HTML feedback for every autograded submission, made
+    by the course's preprocessors and template (`feedback.feedback_config`): the hidden tests
+    are left out unless `reveal_hidden` (after the deadline, when the instructor asks)."""
+    from cnncourse.grading.run.feedback import feedback_config
+
     course.check_lab(lab)
-    nbgrader_command(course, "generate_feedback", lab, "--force")
+    api = _nbgrader_api(course, feedback_config(reveal_hidden=reveal_hidden))
+    outcome = api.generate_feedback(lab, force=True)
+    if not outcome["success"]:
+        raise RuntimeError(f"nbgrader generate_feedback {lab} failed:\n"
+                           f"{outcome.get('error') or ''}{outcome.get('log', '')}")
     return course.feedback
 
 

@@ -1,0 +1,132 @@
+"""Feedback that keeps the hidden tests hidden (cnncourse.grading.run.feedback), on the tiny lab:
+graded by the driver, feedback made by `cnncourse feedback`, read as the student reads it."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from cnncourse.grading.demo import synthetic_submission
+from cnncourse.grading.run.driver import grade_lab
+from cnncourse.grading.run.feedback import HIDDEN_LINE, hide_in_text
+from cnncourse.grading.run.nbgrader_commands import generate_feedback
+from tests.book.conftest import browser  # noqa: F401 (the session's Chromium, a fixture)
+from tests.book.test_book_site import AXE_RUN_JS, AXE_TAGS, axe_source
+from tests.grading.feedback_pages import leaked, page_text, secret_lines
+from tests.grading.tiny_course import FAST, TINY, make_course
+
+ROOT = Path(__file__).resolve().parents[3]
+
+STUDENTS = ("correct", "flipped_kernel", "crashes", "off_by_one_padding")
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """The tiny lab's course with four students graded by the driver (no feedback yet)."""
+    course = make_course(tmp_path_factory.mktemp("feedback"))
+    source = nbformat.read(course.source / TINY / f"{TINY}.ipynb", as_version=4)
+    release = nbformat.read(course.release / TINY / f"{TINY}.ipynb", as_version=4)
+    for student in STUDENTS:
+        folder = course.submitted / student / TINY
+        folder.mkdir(parents=True)
+        nbformat.write(synthetic_submission(source, release, student), folder / f"{TINY}.ipynb")
+    grade_lab(course, TINY, options=dataclasses.replace(FAST, skip_preflight=True))
+    return course
+
+
+def pages(course) -> dict[str, object]:
+    return {p.parts[-3]: p for p in course.feedback.glob(f"*/{TINY}/{TINY}.html")}
+
+
+def secrets(course) -> set[str]:
+    return secret_lines(course.source / TINY / f"{TINY}.ipynb",
+                        course.release / TINY / f"{TINY}.ipynb")
+
+
+@pytest.mark.slow
+def test_feedback_shows_no_line_of_a_hidden_test(graded):
+    generate_feedback(graded, TINY)
+    found = pages(graded)
+    assert set(found) >= {"correct", "flipped_kernel", "off_by_one_padding"}
+    assert secrets(graded), "the tiny lab has hidden tests to keep hidden"
+    for student, page in found.items():
+        assert not leaked(page, secrets(graded)), f"{student}'s feedback shows hidden tests"
+
+
+@pytest.mark.slow
+def test_feedback_summary_gives_points_and_the_error_of_each_cell(graded):
+    generate_feedback(graded, TINY)
+    text = page_text(pages(graded)["flipped_kernel"])
+    summary = text[text.index("Summary"):text.index("Your notebook, cell by cell")]
+    assert "Score: 1.0 of 3.0 points" in text
+    assert "test_conv1d (autograded test)" in summary and "0.0 / 2.0" in summary
+    assert "test_output_size (autograded test)" in summary and "1.0 / 1.0" in summary
+    assert "AssertionError: Not equal to tolerance" in summary  # the failing check's first line
+    # the visible test and its result are shown, the hidden test's line as a placeholder
+    assert "assert_allclose(conv1d(np.arange(5.0), np.array([1.0, 1.0]))" in text
+    assert HIDDEN_LINE in text
+
+
+@pytest.mark.slow
+def test_reveal_hidden_shows_the_hidden_tests(graded):
+    generate_feedback(graded, TINY, reveal_hidden=True)
+    try:
+        for page in pages(graded).values():
+            assert leaked(page, secrets(graded)) >= secrets(graded)
+    finally:
+        generate_feedback(graded, TINY)
+
+
+@pytest.mark.slow
+def test_feedback_page_passes_axe(graded, browser, tmp_path):  # noqa: F811
+    generate_feedback(graded, TINY)
+    page_file = tmp_path / "feedback.html"
+    shutil.copy(pages(graded)["flipped_kernel"], page_file)
+    context = browser.new_context()
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
+        "file:") else route.abort())  # the page loads nothing from any host
+    try:
+        reader = context.new_page()
+        reader.goto(page_file.as_uri(), wait_until="load")
+        reader.add_script_tag(content=axe_source())
+        violations = reader.evaluate(AXE_RUN_JS, AXE_TAGS)["violations"]
+    finally:
+        context.close()
+    assert not violations, "\n".join(f"{v['id']}: {v['nodes']}" for v in violations)
+
+
+TRACEBACK = (
+    "\x1b[0;31mAssertionError\x1b[0m Traceback (most recent call last)\n"
+    "Cell \x1b[0;32mIn[5], line 4\x1b[0m\n"
+    "\x1b[1;32m      2\x1b[0m assert f(1) == 2\n"
+    "\x1b[0;32m----> 4\x1b[0m assert f(secret_input_7) == 99\n"
+    "      5 x = 1\n"
+)
+
+
+def test_traceback_lines_quoting_a_hidden_line_are_replaced():
+    hidden = {"assert f(secret_input_7) == 99", "x = 1"}
+    shown = hide_in_text(TRACEBACK, hidden)
+    assert "secret_input_7" not in shown and "x = 1" not in shown
+    assert f"----> 4 {HIDDEN_LINE}" in shown and f"      5 {HIDDEN_LINE}" in shown
+    assert "      2 assert f(1) == 2" in shown  # a visible line stays, without colour codes
+    assert "\x1b[" not in shown
+
+
+def test_a_long_hidden_line_is_hidden_wherever_it_appears():
+    shown = hide_in_text("guard(); import cnncourse.arithmetic as reference; more", {
+        "import cnncourse.arithmetic as reference"})
+    assert "arithmetic" not in shown and shown == HIDDEN_LINE
+
+
+def test_the_course_configures_plain_nbgrader_feedback_too():
+    from cnncourse.grading.run.course import load_config
+    from cnncourse.grading.run.feedback import HideHiddenTests
+
+    config = load_config(ROOT / "nbgrader_config.py")
+    assert HideHiddenTests in config.GenerateFeedback.preprocessors
+    assert config.HTMLExporter.template_name == "feedback"
