@@ -134,7 +134,9 @@ def run_release(args: argparse.Namespace) -> int:
 
 def run_grade(args: argparse.Namespace) -> int:
     """Exit status: 0 graded; 1 preflight failed or another run holds the gradebook (nothing
-    recorded); 130 interrupted by Ctrl-C (what finished is recorded and in the summary)."""
+    recorded); 3 some submissions not graded (a grader failure: their grades are left as they
+    were; run the same command again); 130 interrupted by Ctrl-C (what finished is recorded and
+    in the summary)."""
     import sys
 
     from cnncourse.grading.run.course import Course
@@ -162,7 +164,20 @@ def run_grade(args: argparse.Namespace) -> int:
         return 130
     print(format_summary(results))
     print(f"summary: {summary}")
-    return 0
+    return 3 if report_not_graded(results) else 0
+
+
+def report_not_graded(results) -> bool:
+    """Say which submissions the grader failed on (nothing recorded for them); True if any."""
+    import sys
+
+    missed = [r.student for r in results if not r.graded]
+    if missed:
+        noun = "submission" if len(missed) == 1 else "submissions"
+        print(f"NOT GRADED: {len(missed)} {noun} not graded because the grader failed "
+              f"({', '.join(missed)}); their grades were left as they were. Read the reasons "
+              "above, then run the same command again.", file=sys.stderr)  # fmt: skip
+    return bool(missed)
 
 
 def run_feedback(args: argparse.Namespace) -> int:

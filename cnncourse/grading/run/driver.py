@@ -17,8 +17,9 @@ The steps of `grade_lab`, each in the module that owns it:
    writer of the course's gradebook; Ctrl-C stops the workers at once, keeps what was recorded
    and writes the summary of it.
 
-A submission that cannot be graded (unreadable, wrong lab, kernel crash, past its timeout) gets
-0 points and a reason; nothing a submission does stops the batch.
+A submission the student broke (unreadable, wrong lab, kernel crash, past its timeout) gets 0
+points and a reason; nothing a submission does stops the batch. A failure of the grader (grader
+error, cancelled, could not record) changes nothing in the gradebook and is "not graded".
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from cnncourse.grading.run.course import Course, find_students
 from cnncourse.grading.run.gradebook import (
     format_summary,
     gradebook_lock,
+    interrupt_deferred,
     keep_log,
     log_file,
     record_or_note,
@@ -274,9 +276,10 @@ def run_jobs(jobs: list[Job], course: Course, pool: Pool, show_progress: bool) -
         pool.submit(job)
     try:
         for job, result in progress(pool.results(), len(jobs), show_progress):
-            record_or_note(course, job.lab, result)
+            with interrupt_deferred():  # recorded and counted, or neither
+                record_or_note(course, job.lab, result)
+                results.append(result)
             shutil.rmtree(job.job_dir, ignore_errors=True)
-            results.append(result)
     except KeyboardInterrupt:
         pool.close(cancel=True)
         results.sort(key=lambda r: r.student)

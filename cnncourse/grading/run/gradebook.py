@@ -1,11 +1,13 @@
 """Recording grades: the driver process is the only writer of the course's gradebook.
 
     with gradebook_lock(course):          # a second `cnncourse grade` on this gradebook is refused
-        record_or_note(course, lab, result)   # one transaction and one copy per submission
+        with interrupt_deferred():        # Ctrl-C waits until the result is recorded and counted
+            record_or_note(course, lab, result)   # one transaction and one copy per submission
     write_summary(course, lab, results)   # autograded/LAB_summary.csv
 
-Each result is recorded whole or not at all: the gradebook commit and the copy of the autograded
-notebook run with Ctrl-C held back until they are done (`interrupt_deferred`). The worker log of
+Only the student's own outcome is recorded (`Result.graded`); a grader failure (grader error,
+cancelled, could not record) leaves the gradebook and autograded/ as they were and is "not
+graded" in the summary. Each result is recorded whole or not at all. The worker log of
 every submission short of full marks (failed tests, timeouts, crashes, invalid files) is kept in
 autograded/LAB_logs/STUDENT.log, which the summary names.
 """
@@ -25,7 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from cnncourse.grading.run.course import Course
-from cnncourse.grading.run.jobs import Result
+from cnncourse.grading.run.jobs import CellGrade, Result
 
 
 class GradebookBusy(RuntimeError):
@@ -83,37 +85,110 @@ def interrupt_deferred() -> Iterator[None]:
 
 
 def record(course: Course, lab: str, result: Result) -> None:
-    """Write one result into the course gradebook and autograded/ (driver process only)."""
-    from nbgrader.api import Gradebook
+    """Write one result into the course gradebook and autograded/ (driver process only), whole
+    or not at all: the autograded folder is first copied beside its place (a full disk fails
+    there, before the gradebook changes), then the grades are committed, then the copy takes the
+    place of the old folder."""
+    destination = course.autograded / result.student / lab
+    staged = stage_copy(result, destination)
+    try:
+        commit_grades(course, lab, result)
+    except BaseException:
+        if staged is not None:
+            shutil.rmtree(staged, ignore_errors=True)
+        raise
+    replace_folder(destination, staged)
 
-    scores = {(g.notebook, g.grade_id): g.score for g in result.grades}
+
+def stage_copy(result: Result, destination: Path) -> Path | None:
+    """A copy of the result's autograded folder in a hidden sibling of `destination`."""
+    if not result.autograded:
+        return None
+    staged = destination.parent / f".{destination.name}.recording"
+    shutil.rmtree(staged, ignore_errors=True)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        shutil.copytree(result.autograded, staged, symlinks=True)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    return staged
+
+
+def replace_folder(destination: Path, staged: Path | None) -> None:
+    """Put `staged` (or nothing) where `destination` was, by renames."""
+    old = destination.parent / f".{destination.name}.replaced"
+    shutil.rmtree(old, ignore_errors=True)
+    if destination.exists():
+        os.rename(destination, old)
+    if staged is not None:
+        os.rename(staged, destination)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def commit_grades(course: Course, lab: str, result: Result) -> None:
+    """Set the autograder's scores of the result's submission in one commit, as nbgrader's
+    SaveAutoGrades does; a manually graded cell keeps its manual score."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    grades = {(g.notebook, g.grade_id): g for g in result.grades}
     with Gradebook(course.db_url, course.course_id) as gb, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SQLAlchemy warns about nbgrader's own session use
-        gb.update_or_create_student(result.student)
-        submission = gb.update_or_create_submission(lab, result.student)
-        for notebook in submission.notebooks:
-            for grade in notebook.grades:
-                grade.auto_score = scores.get((notebook.name, grade.name), 0.0)
-                grade.needs_manual_grade = False
-        gb.db.commit()
+        try:
+            gb.find_submission(lab, result.student)
+            existed = True
+        except MissingEntry:
+            existed = False
+        try:
+            gb.update_or_create_student(result.student)
+            submission = gb.update_or_create_submission(lab, result.student)
+            for notebook in submission.notebooks:
+                manual = manual_cells(notebook)
+                for grade in notebook.grades:
+                    cell = grades.get((notebook.name, grade.name))
+                    set_auto_grade(grade, cell, grade.name in manual)
+            gb.db.commit()
+        except BaseException:
+            gb.db.rollback()
+            if not existed:  # nbgrader committed an empty submission: take it out again
+                with contextlib.suppress(Exception):
+                    gb.remove_submission(lab, result.student)
+            raise
         # what the gradebook now holds is what the summary shows (failures get the lab's max)
         result.score, result.max_score = float(submission.score), float(submission.max_score)
-    destination = course.autograded / result.student / lab
-    shutil.rmtree(destination, ignore_errors=True)
-    if result.autograded:
-        shutil.copytree(result.autograded, destination, symlinks=True)
+
+
+def manual_cells(notebook) -> set[str]:
+    """Names of a submitted notebook's cells graded by hand (manually graded answers, tasks)."""
+    return {c.name for c in notebook.notebook.solution_cells} | {
+        c.name for c in notebook.notebook.task_cells
+    }
+
+
+def set_auto_grade(grade, cell: CellGrade | None, manual: bool) -> None:
+    """One grade as nbgrader's SaveAutoGrades sets it: the autograder's score, and "needs
+    manual grade" when there is none or a grader gave one before. A manual cell the result does
+    not grade (the notebook could not run) is left as it was."""
+    if cell is None and manual:
+        return
+    if cell is not None and cell.needs_manual_grade:
+        grade.auto_score = None
+    else:
+        grade.auto_score = cell.score if cell is not None else 0.0
+    grade.needs_manual_grade = grade.auto_score is None or grade.manual_score is not None
 
 
 def record_or_note(course: Course, lab: str, result: Result) -> None:
-    """`record` and `keep_log`, turning a failure into the result's status: the batch goes on."""
-    with interrupt_deferred():
+    """`record` the student's own outcome and `keep_log`; a grader failure, or a result that
+    cannot be recorded, changes nothing and is left "not graded": the batch goes on."""
+    if result.graded:
         try:
             record(course, lab, result)
-        except Exception as error:  # e.g. an autograded folder that cannot be copied
+        except Exception as error:  # e.g. a full disk, an autograded folder that cannot be copied
             detail = traceback.format_exception_only(error)[-1].strip()
             result.status = "grader error"
-            result.reasons.append(f"could not record the result: {detail}")
-        keep_log(course, lab, result)
+            result.reasons.insert(0, f"could not record the result: {detail}")
+    keep_log(course, lab, result)
 
 
 def log_file(course: Course, lab: str, student: str) -> Path:
@@ -131,12 +206,18 @@ def keep_log(course: Course, lab: str, result: Result) -> None:
     path.write_text(result.log)
 
 
+def shown_status(result: Result) -> str:
+    """The status as the summary shows it: a grader failure is "not graded: STATUS"."""
+    return result.status if result.graded else f"not graded: {result.status}"
+
+
 def summary_rows(results: list[Result]) -> list[tuple[str, str, str, str]]:
-    """(student, score/max, status, reason) for each result."""
+    """(student, score/max, status, reason) for each result; no score for one not graded."""
     return [
-        (r.student, f"{r.score:g}/{r.max_score:g}", r.status, "; ".join(r.reasons) or "-")
+        (r.student, f"{r.score:g}/{r.max_score:g}" if r.graded else "-", shown_status(r),
+         "; ".join(r.reasons) or "-")
         for r in results
-    ]
+    ]  # fmt: skip
 
 
 def format_summary(results: list[Result], width: int = 110) -> str:
@@ -163,6 +244,7 @@ def write_summary(course: Course, lab: str, results: list[Result]) -> Path:
         writer.writerow(["student", "score", "max_score", "status", "reason", "seconds", "log"])
         for r in results:
             log = log_file(course, lab, r.student)
-            writer.writerow([r.student, r.score, r.max_score, r.status, "; ".join(r.reasons),
+            score = [r.score, r.max_score] if r.graded else ["", ""]
+            writer.writerow([r.student, *score, shown_status(r), "; ".join(r.reasons),
                              f"{r.seconds:.1f}", str(log) if log.exists() else ""])  # fmt: skip
     return path

@@ -9,6 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 LOG_TAIL = 20_000  # characters of a worker's log kept with a result that did not grade normally
+# The statuses that are the student's own outcome: their code ran, crashed or ran out of time, or
+# their files are theirs and broken. Only these are recorded. Any other status ("grader error",
+# "cancelled") is the grader's failure: the gradebook keeps what it held, the summary says
+# "not graded", the run exits non-zero, and running the same command again grades it.
+STUDENT_OUTCOMES = frozenset(
+    {"ok", "timeout", "crashed", "invalid notebook", "missing notebook", "wrong lab"}
+)
 
 
 @dataclass
@@ -39,6 +46,9 @@ class CellGrade:
     grade_id: str
     score: float
     max_score: float
+    # no autograder score (a manually graded answer): formgrader lists it, the driver leaves its
+    # manual score alone
+    needs_manual_grade: bool = False
 
 
 @dataclass
@@ -65,6 +75,11 @@ class Result:
         data = dict(data)
         data["grades"] = [CellGrade(**g) for g in data.get("grades", [])]
         return cls(**data)
+
+    @property
+    def graded(self) -> bool:
+        """Whether this is the student's own outcome, to be recorded (see STUDENT_OUTCOMES)."""
+        return self.status in STUDENT_OUTCOMES
 
     @property
     def full_marks(self) -> bool:

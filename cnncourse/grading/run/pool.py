@@ -148,9 +148,9 @@ class WorkerProcess:
             self.proc.stdin.flush()
         except OSError:  # the worker died between two jobs (BrokenPipeError)
             self.kill()
-            return Result(
+            return Result(  # the submission played no part: the grader's failure
                 job.student,
-                "crashed",
+                "grader error",
                 reasons=["the grading worker died before it got the submission"],
             )
         line = self._read_line(job.timeout)
