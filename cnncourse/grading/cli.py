@@ -6,6 +6,11 @@
                         [--scheduler tcp://HOST:8786 | --scheduler local] [--skip-preflight]
                                              autograde in parallel, sandboxed, with a summary
                                              (on a Dask cluster's workers with --scheduler)
+                        [--yes]              a regrade shows every score it changes and records
+                                             only when confirmed (--yes: without asking)
+    cnncourse extend STUDENT LAB --hours N   extend a student's due date (extensions.csv)
+    cnncourse late LAB [--yes]               apply due dates, extensions and the late policy to
+                                             the recorded grades (shows changes first)
     cnncourse feedback LAB [--reveal-hidden] nbgrader generate_feedback, hidden tests left out
     cnncourse export [--to grades.csv]       nbgrader export
     cnncourse export --format canvas|moodle [--roster roster.csv] [--match COLUMN]
@@ -48,7 +53,10 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
         "--skip-preflight", action="store_true",
         help="do not grade the lab's own solution first (it stops the run unless it scores full)",
     )  # fmt: skip
+    grade.add_argument("--yes", action="store_true",
+                       help="record a regrade's score changes without asking")
     grade.set_defaults(func=run_grade)
+    add_deadline_commands(subparsers, course)
 
     feedback = subparsers.add_parser("feedback", parents=[course], help="HTML feedback for a lab")
     feedback.add_argument("lab")
@@ -135,28 +143,30 @@ def run_release(args: argparse.Namespace) -> int:
 def run_grade(args: argparse.Namespace) -> int:
     """Exit status: 0 graded; 1 preflight failed or another run holds the gradebook (nothing
     recorded); 3 some submissions not graded (a grader failure: their grades are left as they
-    were; run the same command again); 130 interrupted by Ctrl-C (what finished is recorded and
-    in the summary)."""
+    were; run the same command again); 4 a regrade's score changes not confirmed (nothing
+    recorded: --yes, or answer yes on a terminal); 130 interrupted by Ctrl-C (what finished is
+    recorded and in the summary)."""
     import sys
 
     from cnncourse.grading.run.course import Course
-    from cnncourse.grading.run.driver import GradingInterrupted, grade_lab
+    from cnncourse.grading.run.driver import GradingInterrupted
     from cnncourse.grading.run.gradebook import GradebookBusy, format_summary
     from cnncourse.grading.run.preflight import PreflightError
+    from cnncourse.grading.run.regrade import RegradeRefused, grade_reviewed
 
     course = Course.load(args.course)
     summary = course.autograded / f"{args.lab}_summary.csv"
     try:
-        results = grade_lab(
-            course,
-            args.lab,
-            submissions=args.submissions,
-            students=args.student,
-            options=grading_options(args),
-        )
+        results, _changes = grade_reviewed(
+            course, args.lab, confirm_changes(args.yes), submissions=args.submissions,
+            students=args.student, options=grading_options(args),
+        )  # fmt: skip
     except (PreflightError, GradebookBusy) as error:
         print(error, file=sys.stderr)
         return 1
+    except RegradeRefused as refused:
+        print(f"NOT RECORDED: {refused}; run again with --yes to record", file=sys.stderr)
+        return 4
     except GradingInterrupted as stopped:
         print(format_summary(stopped.results))
         print(f"INTERRUPTED: {len(stopped.results)} of {stopped.total} submissions graded and "
@@ -178,6 +188,64 @@ def report_not_graded(results) -> bool:
               f"({', '.join(missed)}); their grades were left as they were. Read the reasons "
               "above, then run the same command again.", file=sys.stderr)  # fmt: skip
     return bool(missed)
+
+
+def add_deadline_commands(subparsers: argparse._SubParsersAction, course) -> None:
+    """`extend` and `late` (due dates, extensions, late penalties: run/deadlines.py)."""
+    extend = subparsers.add_parser("extend", parents=[course], help="extend a student's due date")
+    extend.add_argument("student")
+    extend.add_argument("lab")
+    extend.add_argument("--hours", type=float, required=True,
+                        help="hours after the lab's due date (0 removes the extension)")
+    extend.set_defaults(func=run_extend)
+    late = subparsers.add_parser(
+        "late", parents=[course], help="apply due dates and the late policy to recorded grades")
+    late.add_argument("lab")
+    late.add_argument("--yes", action="store_true", help="record the changes without asking")
+    late.set_defaults(func=run_late)
+
+
+def confirm_changes(yes: bool):
+    """The confirmation of a regrade: --yes, else a question on a terminal, else no."""
+    import sys
+
+    from cnncourse.grading.run.regrade import format_changes
+
+    def confirm(changes) -> bool:
+        print(f"scores that change (recorded -> new):\n{format_changes(changes)}")
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            return False
+        return input("record these changes? [y/N] ").strip().lower() in {"y", "yes"}
+
+    return confirm
+
+
+def run_extend(args: argparse.Namespace) -> int:
+    from cnncourse.grading.run.course import Course
+    from cnncourse.grading.run.regrade import extend
+
+    change = extend(Course.load(args.course), args.student, args.lab, args.hours)
+    print(f"{args.student} has {args.hours:g} h more for {args.lab}")
+    if change is not None:
+        print(f"recorded score {change.before:g} -> {change.after:g}")
+    return 0
+
+
+def run_late(args: argparse.Namespace) -> int:
+    import sys
+
+    from cnncourse.grading.run.course import Course
+    from cnncourse.grading.run.regrade import RegradeRefused, format_changes, reapply_late_policy
+
+    try:
+        changes = reapply_late_policy(Course.load(args.course), args.lab, confirm_changes(args.yes))
+    except RegradeRefused as refused:
+        print(f"NOT RECORDED: {refused}; run again with --yes to record", file=sys.stderr)
+        return 4
+    print(format_changes(changes) if not changes else f"recorded {len(changes)} change(s)")
+    return 0
 
 
 def run_feedback(args: argparse.Namespace) -> int:

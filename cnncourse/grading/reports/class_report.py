@@ -62,6 +62,7 @@ class ClassReport:
     # where the seconds come from: "grading" (the driver's, in the summary), "notebook" (the
     # cells' run time) or "mixed" (the notebook's where the summary has none)
     time_source: str = "grading"
+    late: list[str] = field(default_factory=list)  # deadlines.late_submissions: one line each
 
     @property
     def max_score(self) -> float:
@@ -220,7 +221,11 @@ def class_report(course, lab: str) -> ClassReport:
     cells = {cell: available.get(cell, points) for cell, points in graded_cells(source).items()}
     cells.update({cell: points for cell, points in available.items() if cell not in cells})
     summary = read_summary(course.autograded / f"{lab}_summary.csv")
-    return build_report(lab, cells, scores, summary, course.autograded)
+    from cnncourse.grading.run.deadlines import late_submissions
+
+    report = build_report(lab, cells, scores, summary, course.autograded)
+    report.late = late_submissions(course, lab)
+    return report
 
 
 # ----------------------------------------------------------------------------- terminal
@@ -248,6 +253,8 @@ def format_report(report: ClassReport, width: int = 100) -> str:
     lines.append(f"did not grade normally: {len(abnormal) or 'none'}")
     for s in abnormal:
         lines.append(_cut(f"  {s.student}: {s.status}: {s.reasons}", width))
+    lines.append(f"late submissions: {len(report.late) or 'none'}")
+    lines += [_cut(f"  {line}", width) for line in report.late]
     times = [(s.seconds, s.student) for s in subs if s.seconds is not None]
     if times:
         slowest = max(times)

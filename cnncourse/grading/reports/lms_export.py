@@ -66,6 +66,8 @@ def read_gradebook(db_url: str, course_id: str = "default_course",
 
     from nbgrader.api import Gradebook, MissingEntry
 
+    from cnncourse.grading.run.deadlines import final_score  # less the late penalty
+
     if db_url.startswith("sqlite:///") and not Path(db_url[len("sqlite:///"):]).exists():
         raise ValueError(f"no gradebook at {db_url[len('sqlite:///'):]}: grade a lab first")
     with Gradebook(db_url, course_id) as gb, warnings.catch_warnings():
@@ -83,7 +85,7 @@ def read_gradebook(db_url: str, course_id: str = "default_course",
             scores[student.id] = {}
             for lab in chosen:
                 try:
-                    scores[student.id][lab] = float(gb.find_submission(lab, student.id).score)
+                    scores[student.id][lab] = final_score(gb.find_submission(lab, student.id))
                 except MissingEntry:
                     scores[student.id][lab] = None
     return ClassGrades(chosen, max_scores, scores, names)

@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from cnncourse.grading.run.course import Course, find_students
+from cnncourse.grading.run.deadlines import read_timestamp_text
 from cnncourse.grading.run.gradebook import (
     format_summary,
     gradebook_lock,
@@ -276,6 +277,7 @@ def run_jobs(jobs: list[Job], course: Course, pool: Pool, show_progress: bool) -
         pool.submit(job)
     try:
         for job, result in progress(pool.results(), len(jobs), show_progress):
+            result.timestamp = read_timestamp_text(Path(job.submission))  # due dates (issue 20)
             with interrupt_deferred():  # recorded and counted, or neither
                 record_or_note(course, job.lab, result)
                 results.append(result)

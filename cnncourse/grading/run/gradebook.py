@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from cnncourse.grading.run.course import Course
+from cnncourse.grading.run.deadlines import apply_late_policy
 from cnncourse.grading.run.jobs import CellGrade, Result
 
 
@@ -147,6 +148,10 @@ def commit_grades(course: Course, lab: str, result: Result) -> None:
                 for grade in notebook.grades:
                     cell = grades.get((notebook.name, grade.name))
                     set_auto_grade(grade, cell, grade.name in manual)
+            # --- due dates (issue 20, term helper): submission time, extension, late penalty
+            late = apply_late_policy(course, gb, lab, submission, result.timestamp)
+            result.reasons += [late] if late else []
+            # ---
             gb.db.commit()
         except BaseException:
             gb.db.rollback()

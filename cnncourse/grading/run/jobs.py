@@ -69,6 +69,7 @@ class Result:
     autograded: str | None = None
     log: str = ""
     seconds: float = 0.0
+    timestamp: str | None = None  # the submission's timestamp.txt, read by the driver (issue 20)
 
     @classmethod
     def from_dict(cls, data: dict) -> Result:
