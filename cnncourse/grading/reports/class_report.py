@@ -301,6 +301,12 @@ def _figure(height: float):
     return figure, figure.add_subplot()
 
 
+def _literal(labels: list[str]) -> list[str]:
+    """Labels as plain text: matplotlib reads $...$ as mathtext (a student id '$x^{$' crashed
+    the report); an escaped dollar is drawn as it is."""
+    return [label.replace("$", r"\$") for label in labels]
+
+
 def score_histogram(report: ClassReport):
     bins = score_bins([s.score for s in report.submissions], report.max_score)
     figure, ax = _figure(2.8)
@@ -318,7 +324,7 @@ def cell_chart(report: ClassReport):
     cells = sorted(means, key=means.get)
     figure, ax = _figure(0.6 + 0.32 * max(len(cells), 1))
     colors = ["#c44e52" if means[c] < 0.5 else "#4c72b0" for c in cells]
-    ax.barh(cells, [means[c] for c in cells], color=colors)
+    ax.barh(_literal(cells), [means[c] for c in cells], color=colors)
     ax.set(xlim=(0, 1), xlabel="mean share of the cell's points (red: below half)",
            title="Graded cells, weakest first")
     ax.invert_yaxis()
@@ -329,7 +335,7 @@ def mistake_chart(report: ClassReport):
     mistakes = report.mistakes()
     names = list(mistakes)
     figure, ax = _figure(0.6 + 0.32 * max(len(names), 1))
-    ax.barh(names, [len(_students(mistakes[m])) for m in names], color="#dd8452")
+    ax.barh(_literal(names), [len(_students(mistakes[m])) for m in names], color="#dd8452")
     ax.set(xlabel="students", title="Diagnosed mistakes")
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.invert_yaxis()
@@ -339,7 +345,7 @@ def mistake_chart(report: ClassReport):
 def time_chart(report: ClassReport):
     timed = sorted((s.seconds, s.student) for s in report.submissions if s.seconds is not None)
     figure, ax = _figure(0.6 + 0.22 * max(len(timed), 1))
-    ax.barh([name for _, name in timed], [t for t, _ in timed], color="#55a868")
+    ax.barh(_literal([name for _, name in timed]), [t for t, _ in timed], color="#55a868")
     ax.set(xlabel="seconds", title="Seconds per submission")
     return figure
 

@@ -10,6 +10,9 @@ ids added is such a roster (its Student, ID, SIS User ID, SIS Login ID and Secti
 Without a roster the nbgrader ids are the LMS ids. A student of the gradebook missing from the
 roster stops the export (both LMSs would reject or mis-file the row) unless `skip_unmapped`.
 
+A cell that a spreadsheet would read as a formula (beginning with =, +, -, @, a tab or a carriage
+return; OWASP "CSV Injection") gets a leading single quote, unless it is a number (a grade).
+
 A lab the student never submitted is left empty: Canvas then leaves that grade unchanged and
 Moodle records no grade, so the LMS's own policy for missing work applies.
 
@@ -37,6 +40,7 @@ grade/import/csv/classes/load_data.php):
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +51,8 @@ CANVAS_STUDENT_COLUMNS = ("Student", *CANVAS_ID_COLUMNS, "Section")
 MOODLE_ID_COLUMNS = {"ID number": "useridnumber", "Email address": "useremail",
                      "Username": "username", "id": "userid"}  # fmt: skip
 DEFAULT_MATCH = {"canvas": "SIS Login ID", "moodle": "ID number"}
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 
 
 @dataclass(frozen=True)
@@ -196,10 +202,18 @@ def write_lms_grades(
     roster = roster or Roster.identity(sorted(grades.scores), DEFAULT_MATCH[lms])
     make = canvas_rows if lms == "canvas" else moodle_rows
     rows = make(grades, roster, columns or {}, skip_unmapped)
+    rows = [[not_a_formula(cell) for cell in row] for row in rows]
     to = Path(to)
     with open(to, "w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows(rows)
     return to
+
+
+def not_a_formula(cell: str) -> str:
+    """cell, with a leading quote if a spreadsheet would run it as a formula (OWASP)."""
+    if cell.startswith(FORMULA_STARTS) and not NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
 
 
 def import_instructions(lms: str, match: str) -> str:

@@ -249,3 +249,29 @@ def test_the_export_command_writes_a_moodle_file(tmp_path, gradebook_file, capsy
     assert "Map from 'Email address' to 'useremail'" in capsys.readouterr().out
     assert moodle_import(to, "Email address", "useremail") == {
         7: {"lab2_conv_layer": "2.5"}, 8: {"lab2_conv_layer": ""}, 9: {"lab2_conv_layer": "4"}}
+
+
+# ----------------------------------------------------------------------------- formula injection
+HOSTILE = ["=HYPERLINK(\"http://x\",\"y\")", "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
+
+
+@pytest.mark.parametrize("lms", ["canvas", "moodle"])
+def test_cells_a_spreadsheet_would_run_as_formulas_are_neutralised(tmp_path, lms):
+    """OWASP CSV injection: a cell beginning with = + - @ tab or CR gets a leading quote;
+    grades (numbers, negative ones included) stay numbers."""
+    students = [f"s{index}" for index in range(len(HOSTILE))]
+    grades = ClassGrades(("lab1",), {"lab1": 5.0},
+                         {s: {"lab1": -1.5 if i == 0 else 2.0} for i, s in enumerate(students)},
+                         {s: (name, "Doe") for s, name in zip(students, HOSTILE, strict=True)})
+    match = "SIS Login ID" if lms == "canvas" else "ID number"
+    roster = Roster(match, {s: {match: hostile, "Section": hostile}
+                            for s, hostile in zip(students, HOSTILE, strict=True)})  # fmt: skip
+    path = write_lms_grades(grades, tmp_path / "out.csv", lms, roster=roster,
+                            columns={"lab1": "=lab1"})
+    rows = read_rows(path)
+    cells = [cell for row in rows for cell in row]
+    dangerous = [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert dangerous == ["-1.5"]  # a grade
+    assert "'=lab1" in rows[0]
+    for hostile in HOSTILE:
+        assert "'" + hostile in cells

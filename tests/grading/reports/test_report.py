@@ -211,3 +211,16 @@ def test_a_course_never_graded_is_told_to_grade_first(tmp_path):
         main(["report", LAB, "--course", str(tmp_path)])
     with pytest.raises(ValueError, match="'lab9'"):
         main(["report", "lab9", "--course", str(tmp_path)])
+
+
+@pytest.mark.parametrize("student", ["price$5", "$x^{$", "a$\\frac$b", "$$"])
+def test_a_student_id_with_dollar_signs_does_not_break_the_charts(autograded, student):
+    """matplotlib reads $...$ in a label as mathtext: an id like '$x^{$' made the report crash."""
+    from cnncourse.grading.reports.class_report import read_summary
+
+    summary = read_summary(autograded / f"{LAB}_summary.csv")
+    summary[student] = {**summary["ada"], "student": student}
+    scores = {**SCORES, student: SCORES["ada"], "$test_a$": SCORES["bob"]}
+    page = report_html(build_report(LAB, {**POINTS, "$cell$": 1.0}, scores, summary, autograded))
+    assert page.count('src="data:image/svg+xml;base64,') == 4
+    assert student.replace("$", "") in page.replace("$", "")
