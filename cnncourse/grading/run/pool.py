@@ -36,10 +36,15 @@ from pathlib import Path
 from typing import Protocol
 
 from cnncourse.grading.run.jobs import LOG_TAIL, Job, Result
-from cnncourse.grading.run.sandbox import kill_processes_of, package_dir
+from cnncourse.grading.run.sandbox import (
+    SUBID_FILES,
+    ids_of_processes,
+    kernel_id_range,
+    kill_processes_of,
+    package_dir,
+)
 
-UID_BASE = 200_000  # kernels run as user ids from here on (unprivileged, unnamed)
-UID_COUNT = 100_000
+UID_COUNT = 100_000  # kernels run as user ids of `sandbox.kernel_id_range` (unprivileged)
 # Lock files, one per kernel user id in use; /run is root's own, so nobody else can plant one.
 UID_LOCKS = Path("/run/cnncourse-kernel-uids")
 
@@ -57,23 +62,31 @@ class Pool(Protocol):
         """Stop the workers; with cancel, drop the queued jobs and stop the running ones now."""
 
 
-def claim_uid(locks: Path = UID_LOCKS) -> tuple[int, int]:
+def claim_uid(locks: Path = UID_LOCKS, subid_files=SUBID_FILES) -> tuple[int, int]:
     """(uid, fd): a kernel user id that no other worker on this machine holds, and the open lock
-    file that holds it (released when the fd is closed or this process ends). Processes still
-    running under that id (left by a grader that was killed) are killed first."""
+    file that holds it (released when the fd is closed or this process ends). The ids come from
+    `kernel_id_range` (no user, group or /etc/subuid, /etc/subgid range of this machine); an
+    id that a process runs under and no grader ever claimed is skipped, never killed. Processes
+    still running under an id claimed before (left by a grader that was killed) are killed."""
     locks.mkdir(mode=0o700, parents=True, exist_ok=True)
     if locks.stat().st_uid != os.geteuid():
         raise RuntimeError(f"{locks} belongs to uid {locks.stat().st_uid}, not to this grader")
-    for uid in range(UID_BASE, UID_BASE + UID_COUNT):
+    ids, running = kernel_id_range(UID_COUNT, subid_files), ids_of_processes()
+    for uid in ids:
+        claimed_before = (locks / str(uid)).exists()
         fd = os.open(locks / str(uid), os.O_CREAT | os.O_RDWR, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
             continue
+        if uid in running and not claimed_before:  # someone else's process: not ours to kill
+            os.unlink(locks / str(uid))
+            os.close(fd)
+            continue
         kill_processes_of(uid)
         return uid, fd
-    raise RuntimeError(f"all {UID_COUNT} kernel user ids from {UID_BASE} are in use")
+    raise RuntimeError(f"all {UID_COUNT} kernel user ids from {ids.start} are in use")
 
 
 def claim_uids(count: int, locks: Path = UID_LOCKS) -> list[tuple[int, int]]:

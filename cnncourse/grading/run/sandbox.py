@@ -25,7 +25,9 @@ With bubblewrap (`/usr/bin/bwrap`) the kernel:
 * has no network (its own empty network namespace; it talks to the worker over Unix sockets),
   its own PID namespace (it cannot see or signal the worker), and dies with the worker;
 * runs as an unprivileged user id of its own when the driver runs as root (bubblewrap drops to it
-  with `setpriv`), so the process limit counts the kernel's processes only.
+  with `setpriv`), so the process limit counts the kernel's processes only; the ids come from a
+  range that no user, group or /etc/subuid, /etc/subgid range holds (`kernel_id_range`), and an
+  id some other process runs under is skipped, so a timeout's kill never reaches anyone else.
 
 Resource limits (`ResourceLimits`) apply with or without bubblewrap: address space (memory
 bombs), CPU seconds, processes (fork bombs), size of a written file, open files. Inside the
@@ -325,6 +327,67 @@ def kill_processes_of(uid: int, keep_oldest: bool = False) -> int:
         except ProcessLookupError:
             pass
     return len(victims)
+
+
+# ----------------------------------------------------------------------------- kernel ids
+SUBID_FILES = ("/etc/subuid", "/etc/subgid")
+KERNEL_ID_BASE = 200_000  # the lowest kernel user id, if nothing claims it
+HIGHEST_ID = 2**31 - 1  # ids above are unsafe for many tools (signed 32-bit)
+
+
+def taken_id_ranges(subid_files=SUBID_FILES) -> list[tuple[int, int]]:
+    """[start, end) of ids that belong to someone: subordinate id ranges (rootless containers,
+    /etc/subuid and /etc/subgid: NAME:START:COUNT) and the users and groups of this machine."""
+    import grp
+    import pwd
+
+    taken = [(entry.pw_uid, entry.pw_uid + 1) for entry in pwd.getpwall()]
+    taken += [(entry.gr_gid, entry.gr_gid + 1) for entry in grp.getgrall()]
+    for path in subid_files:
+        try:
+            lines = Path(path).read_text().splitlines()
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            fields = line.split("#", 1)[0].strip().split(":")
+            if len(fields) == 3 and fields[1].isdigit() and fields[2].isdigit():
+                start = int(fields[1])
+                taken.append((start, start + int(fields[2])))
+    return taken
+
+
+def kernel_id_range(count: int, subid_files=SUBID_FILES, base: int = KERNEL_ID_BASE) -> range:
+    """`count` consecutive ids from `base` on, moved past every taken range (`taken_id_ranges`),
+    so that killing a kernel's processes never kills a real user's or a container's; the same
+    answer in every grader of this machine. Raises RuntimeError when no such range is left."""
+    taken = taken_id_ranges(subid_files)
+    start, moved = base, True
+    while moved:
+        moved = False
+        for low, high in taken:
+            if low < start + count and start < high:
+                start, moved = high, True
+    if start + count - 1 > HIGHEST_ID:
+        raise RuntimeError(f"no {count} free user ids for kernels below {HIGHEST_ID}: "
+                           f"{', '.join(subid_files)} and the users claim them; grade as a "
+                           "user other than root, or free a range")  # fmt: skip
+    return range(start, start + count)
+
+
+def ids_of_processes(proc: Path = Path("/proc")) -> set[int]:
+    """Every user and group id (real, effective, saved, filesystem) of a running process."""
+    ids: set[int] = set()
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith(("Uid:", "Gid:")):
+                ids.update(int(value) for value in line.split()[1:])
+    return ids
 
 
 def prepare_dirs(spec: SandboxSpec) -> None:

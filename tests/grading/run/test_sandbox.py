@@ -5,21 +5,26 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 import cnncourse
 from cnncourse.grading.run.driver import GradingOptions, sandbox_mode
+from cnncourse.grading.run.pool import claim_uid
 from cnncourse.grading.run.sandbox import (
     BWRAP,
     GIB,
+    SETPRIV,
     ResourceLimits,
     SandboxSpec,
     bubblewrap_argv,
     bubblewrap_available,
     bubblewrap_probe,
+    ids_of_processes,
     kernel_env,
+    kernel_id_range,
     python_path_for_kernel,
     readonly_paths_for_python,
 )
@@ -158,3 +163,56 @@ def test_the_kernel_has_a_private_writable_dev_shm_so_joblib_prints_nothing(tmp_
     assert out.stderr == ""
     assert out.stdout.split() == ["True", "['mine']"]  # private: the host's files do not show
     assert not Path("/dev/shm/mine").exists()
+
+
+def write_subids(path: Path, *ranges: tuple[int, int]) -> Path:
+    """A fake /etc/subuid: NAME:START:COUNT lines (and a comment)."""
+    lines = ["# rootless containers"] + [f"user{i}:{start}:{count}"
+                                         for i, (start, count) in enumerate(ranges)]  # fmt: skip
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def overlaps(ids: range, start: int, count: int) -> bool:
+    return ids.start < start + count and start < ids.stop
+
+
+def test_kernel_ids_avoid_every_subordinate_id_range(tmp_path):
+    """The default range of a second user (165536-231071) held the old kernel ids 200000+."""
+    subuid = write_subids(tmp_path / "subuid", (100_000, 65_536), (165_536, 65_536))
+    subgid = write_subids(tmp_path / "subgid", (231_072, 65_536))
+    ids = kernel_id_range(100_000, (str(subuid), str(subgid), str(tmp_path / "missing")))
+    assert len(ids) == 100_000 and ids.start >= 200_000
+    for start, count in ((100_000, 65_536), (165_536, 65_536), (231_072, 65_536)):
+        assert not overlaps(ids, start, count)
+    import pwd
+
+    assert not any(entry.pw_uid in ids for entry in pwd.getpwall())
+    everything = write_subids(tmp_path / "all", (0, 2**31))
+    with pytest.raises(RuntimeError, match="no 10 free user ids for kernels"):
+        kernel_id_range(10, (str(everything),))
+
+
+def test_claimed_kernel_uids_come_from_the_free_range(tmp_path):
+    subuid = write_subids(tmp_path / "subuid", (165_536, 65_536))
+    uid, fd = claim_uid(tmp_path / "locks", subid_files=(str(subuid),))
+    os.close(fd)
+    assert not overlaps(range(uid, uid + 1), 165_536, 65_536) and uid >= 200_000
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can run a process as another user")
+def test_a_uid_that_another_process_runs_under_is_skipped_not_killed(tmp_path):
+    subuid = write_subids(tmp_path / "subuid", (165_536, 65_536))
+    first = kernel_id_range(1, (str(subuid),)).start
+    stranger = subprocess.Popen([SETPRIV, f"--reuid={first}", f"--regid={first}",
+                                 "--clear-groups", "sleep", "300"])  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while first not in ids_of_processes() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        uid, fd = claim_uid(tmp_path / "locks", subid_files=(str(subuid),))
+        os.close(fd)
+        assert uid != first and stranger.poll() is None  # not taken, not killed
+    finally:
+        stranger.kill()
+        stranger.wait()
