@@ -93,7 +93,7 @@ def test_no_chapter_uses_the_letters_of_other_texts(page: str):
 
 
 def test_im2col_figure_counts_with_the_page_letters(shapes: dict[str, str]):
-    from cnncourse.viz.im2col_figure import plot_im2col
+    from cnncourse.viz.im2col import plot_im2col
 
     fig = plot_im2col(np.arange(1.0, 17.0).reshape(4, 4, 1), np.ones((3, 3, 1, 2)))
     title = fig.axes[0].get_title() or fig.get_suptitle() or fig.texts[0].get_text()

@@ -5,7 +5,6 @@ one shows it once, `fig.savefig(...)` writes it. Animations are `FuncAnimation`s
 they are shown with `animation_html(anim)`.
 """
 
-from cnncourse.viz.activations import plot_feature_maps, plot_kernels
 from cnncourse.viz.arithmetic_animation import (
     animate_convolution,
     animate_transposed_convolution,
@@ -13,9 +12,10 @@ from cnncourse.viz.arithmetic_animation import (
     draw_convolution_frame,
     transposed_convolution_scene,
 )
-from cnncourse.viz.embed import animation_html
+from cnncourse.viz.drawing.embed import animation_html, show_figures_in_notebooks
+from cnncourse.viz.feature_maps import plot_feature_maps, plot_kernels
 from cnncourse.viz.filters import plot_filter_bank
-from cnncourse.viz.grids import plot_matrix, show_figures_in_notebooks
+from cnncourse.viz.matrix import plot_matrix
 from cnncourse.viz.pooling import animate_pooling, plot_pooling, pooled_values
 from cnncourse.viz.receptive_field import animate_receptive_field, plot_receptive_field
 

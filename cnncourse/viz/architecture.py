@@ -23,7 +23,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
-from cnncourse.viz.grids import PAGE_INCHES, new_figure, text_inches
+from cnncourse.viz.drawing.grids import PAGE_INCHES, new_figure, text_inches
 
 # Layers with no shape change of their own: drawn inside the box of a neighbour.
 FOLDED = ("BatchNormalization", "Activation", "ReLU", "Dropout", "Flatten",

@@ -23,15 +23,8 @@ from cnncourse.arithmetic import (
     conv_transpose_output_size,
     padding_amounts,
 )
-from cnncourse.viz.grids import (
-    CURRENT_TEAL,
-    FRAME_DPI,
-    KERNEL_NAVY,
-    OUTPUT_CYAN,
-    draw_cell,
-    draw_grid,
-    titled_cell_figure,
-)
+from cnncourse.viz.drawing.colours import CURRENT_TEAL, KERNEL_NAVY, OUTPUT_CYAN
+from cnncourse.viz.drawing.grids import FRAME_DPI, draw_cell, draw_grid, titled_cell_figure
 
 Size = int | tuple[int, int]
 

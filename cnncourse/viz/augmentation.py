@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from cnncourse.viz.grids import new_figure
+from cnncourse.viz.drawing.grids import new_figure
 
 PANEL_INCHES = 0.75
 

@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
-from cnncourse.viz.grids import PAGE_INCHES, cell_axes, draw_cell, format_number, new_figure
+from cnncourse.viz.drawing.grids import PAGE_INCHES, cell_axes, draw_cell, format_number, new_figure
 
 TAP_COLOURS = ("#fdb863", "#80cdc1", "#b2abd2", "#f4a6a6", "#a6d96a")
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from cnncourse.viz.labelled_grids import LABEL_ROOM, draw_labelled_matrix, matrices_figure
+from cnncourse.viz.drawing.labelled_grids import LABEL_ROOM, draw_labelled_matrix, matrices_figure
 
 GAP = 1.5
 

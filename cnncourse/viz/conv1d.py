@@ -15,15 +15,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from cnncourse.arithmetic import padding_amounts
-from cnncourse.viz.grids import (
-    KERNEL_NAVY,
-    OUTPUT_CYAN,
-    PAD_GREY,
-    PAGE_INCHES,
-    draw_cell,
-    format_number,
-    new_figure,
-)
+from cnncourse.viz.drawing.colours import KERNEL_NAVY, OUTPUT_CYAN, PAD_GREY
+from cnncourse.viz.drawing.grids import PAGE_INCHES, draw_cell, format_number, new_figure
 
 ROW_GAP = 1.6  # cells between the input row and the output row
 HIGHLIGHT = "#d62728"

@@ -15,7 +15,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from cnncourse.arithmetic import conv_output_size, padding_amounts
-from cnncourse.viz.grids import PAD_GREY, PAGE_INCHES, cell_axes, draw_cell, new_figure
+from cnncourse.viz.drawing.colours import PAD_GREY
+from cnncourse.viz.drawing.grids import PAGE_INCHES, cell_axes, draw_cell, new_figure
 
 READ_BLUE = "#c6dbef"
 MISSED_RED = "#f4a6a6"

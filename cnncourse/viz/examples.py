@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from cnncourse.viz.grids import new_figure
+from cnncourse.viz.drawing.grids import new_figure
 
 
 def plot_image_row(

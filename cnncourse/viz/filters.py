@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from cnncourse.viz.grids import new_figure
+from cnncourse.viz.drawing.grids import new_figure
 
 PANEL_INCHES = 2.2
 
@@ -91,7 +91,7 @@ def _kernel_text(kernel: np.ndarray) -> tuple[np.ndarray, str]:
 
 def _draw_weights(ax, kernel: np.ndarray) -> None:
     """The kernel's cells in a signed colour map, its weights written in."""
-    from cnncourse.viz.grids import format_number
+    from cnncourse.viz.drawing.grids import format_number
 
     shown, factor = _kernel_text(kernel)
     extent = float(np.abs(kernel).max()) or 1.0

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from cnncourse.viz.grids import PAGE_INCHES, cell_axes, draw_matrix, new_figure, text_inches
+from cnncourse.viz.drawing.grids import PAGE_INCHES, cell_axes, draw_matrix, new_figure, text_inches
 
 SYMBOL_CELLS = 1.2  # room for a symbol between two grids, in cells
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from cnncourse.viz.grids import format_number
-from cnncourse.viz.labelled_grids import (
+from cnncourse.viz.drawing.grids import format_number
+from cnncourse.viz.drawing.labelled_grids import (
     LABEL_ROOM,
     draw_labelled_matrix,
     matrices_figure,

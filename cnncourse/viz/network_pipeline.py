@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.figure import Figure
 
-from cnncourse.viz.grids import new_figure
+from cnncourse.viz.drawing.grids import new_figure
 
 PANEL_INCHES = 1.0
 BAR_INCHES = 1.5

@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from cnncourse.viz.grids import cell_axes, new_figure
-from cnncourse.viz.labelled_grids import draw_labelled_matrix, operator_sign
+from cnncourse.viz.drawing.grids import cell_axes, new_figure
+from cnncourse.viz.drawing.labelled_grids import draw_labelled_matrix, operator_sign
 
 CELL_INCHES = 0.35  # 5-column maps: the figure stays within 7 in
 GRAPH_INCHES = 2.4

@@ -14,10 +14,10 @@ import numpy as np
 from matplotlib.animation import FuncAnimation
 from matplotlib.figure import Figure
 
-from cnncourse.viz.grids import FRAME_DPI, draw_cell, draw_matrix, titled_cell_figure
+from cnncourse.viz.drawing.colours import WINDOW_ORANGE
+from cnncourse.viz.drawing.grids import FRAME_DPI, draw_cell, draw_matrix, titled_cell_figure
 
 POOL_MODES = ("max", "average", "sum")
-WINDOW_ORANGE = "#f28e2b"  # stands out on every shade of blue
 WINDOW_LINE_WIDTH = 3.0  # points: well above the 0.8 pt cell grid, so a window reads as one block
 GAP = 2.0
 CELL_INCHES = 0.5  # 50 px at FRAME_DPI: room for a two-digit number at NUMBER_POINTS
@@ -123,7 +123,7 @@ def plot_pooling_modes(x: np.ndarray, pool_size: int = 2, stride: int | None = N
                        dpi: float = 100) -> Figure:
     """The input matrix x (H, W) and its max, average and sum pooling side by side, every
     number in its cell; the first window and the output cell it gives are outlined."""
-    from cnncourse.viz.labelled_grids import (
+    from cnncourse.viz.drawing.labelled_grids import (
         LABEL_ROOM,
         draw_labelled_matrix,
         matrices_figure,
@@ -174,7 +174,7 @@ def plot_shift_invariance(x: np.ndarray, shift: int = 1, pool_size: int = 2, *,
     """A feature map x (H, W) and its max pooling; the same map moved `shift` columns right and
     its max pooling. Orange lines mark the pooling windows; pooled values that the shift changed
     are outlined in red, the others stayed exactly as they were."""
-    from cnncourse.viz.labelled_grids import (
+    from cnncourse.viz.drawing.labelled_grids import (
         LABEL_ROOM,
         draw_labelled_matrix,
         matrices_figure,
@@ -212,7 +212,7 @@ def plot_pooling_gradient(x: np.ndarray, dout: np.ndarray, pool_size: int = 2,
     window shaded red), the upstream gradient dout (Ho, Wo) and the gradient dx (H, W) that
     `cnncourse.nn.maxpool2d_backward` / `avgpool2d_backward` send to the input."""
     from cnncourse import nn
-    from cnncourse.viz.labelled_grids import (
+    from cnncourse.viz.drawing.labelled_grids import (
         LABEL_ROOM,
         draw_labelled_matrix,
         matrices_figure,

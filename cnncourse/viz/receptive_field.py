@@ -17,16 +17,8 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 from cnncourse.arithmetic import Layer, ReceptiveFieldRow, receptive_field_table
-from cnncourse.viz.grids import (
-    CURRENT_TEAL,
-    FRAME_DPI,
-    INPUT_BLUE,
-    KERNEL_NAVY,
-    OUTPUT_CYAN,
-    draw_cell,
-    text_inches,
-    titled_cell_figure,
-)
+from cnncourse.viz.drawing.colours import CURRENT_TEAL, INPUT_BLUE, KERNEL_NAVY, OUTPUT_CYAN
+from cnncourse.viz.drawing.grids import FRAME_DPI, draw_cell, text_inches, titled_cell_figure
 
 MAX_INPUT = 80  # input cells drawn at most
 ROW_SPACING = 2.5  # cells between two layer rows, room for the connections

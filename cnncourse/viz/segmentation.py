@@ -9,7 +9,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from cnncourse.viz.grids import new_figure
+from cnncourse.viz.drawing.grids import new_figure
 
 CLASS_COLOURS = ("#f2f2f2", "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b")
 

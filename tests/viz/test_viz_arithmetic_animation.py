@@ -16,7 +16,7 @@ from cnncourse.viz import (
     draw_convolution_frame,
     transposed_convolution_scene,
 )
-from cnncourse.viz.grids import CURRENT_TEAL, KERNEL_NAVY
+from cnncourse.viz.drawing.colours import CURRENT_TEAL, KERNEL_NAVY
 
 # animations built only to count their frames are never rendered, and matplotlib says so
 pytestmark = pytest.mark.filterwarnings("ignore:Animation was deleted without rendering")

@@ -10,7 +10,7 @@ from matplotlib.animation import FuncAnimation
 from PIL import Image
 
 from cnncourse.viz import animate_convolution, animate_transposed_convolution, animation_html
-from cnncourse.viz.embed import SIZE_BUDGET_BYTES
+from cnncourse.viz.drawing.embed import SIZE_BUDGET_BYTES
 
 pytestmark = pytest.mark.filterwarnings("ignore:Animation was deleted without rendering")
 
@@ -63,7 +63,7 @@ def test_figures_display_as_png_in_ipython_without_pyplot(monkeypatch):
     from IPython.core.formatters import DisplayFormatter
 
     from cnncourse.viz import plot_matrix
-    from cnncourse.viz.grids import show_figures_in_notebooks
+    from cnncourse.viz.drawing.embed import show_figures_in_notebooks
 
     shell = type("Shell", (), {"display_formatter": DisplayFormatter()})()
     monkeypatch.setattr(IPython, "get_ipython", lambda: shell)

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from cnncourse.viz.grids import format_number, plot_matrix
+from cnncourse.viz.drawing.grids import format_number
+from cnncourse.viz.matrix import plot_matrix
 
 
 @pytest.mark.parametrize(("value", "compact", "text"), [

@@ -10,7 +10,7 @@ from cnncourse.viz import (
     animate_receptive_field,
     animate_transposed_convolution,
 )
-from cnncourse.viz.grids import titled_cell_figure
+from cnncourse.viz.drawing.grids import titled_cell_figure
 
 pytestmark = pytest.mark.filterwarnings("ignore:Animation was deleted without rendering")
 

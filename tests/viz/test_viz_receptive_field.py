@@ -6,8 +6,8 @@ import pytest
 
 from cnncourse.arithmetic import receptive_field
 from cnncourse.viz import animate_receptive_field, animation_html, plot_receptive_field
-from cnncourse.viz.embed import SIZE_BUDGET_BYTES
-from cnncourse.viz.grids import CURRENT_TEAL, INPUT_BLUE, OUTPUT_CYAN
+from cnncourse.viz.drawing.colours import CURRENT_TEAL, INPUT_BLUE, OUTPUT_CYAN
+from cnncourse.viz.drawing.embed import SIZE_BUDGET_BYTES
 from cnncourse.viz.receptive_field import traced_units
 
 # animations built only to inspect their frames are never rendered, and matplotlib says so

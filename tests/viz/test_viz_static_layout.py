@@ -8,7 +8,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from cnncourse.viz.augmentation import plot_augmented_images
 from cnncourse.viz.batchnorm import plot_batch_normalisation
 from cnncourse.viz.checkerboard import plot_transposed_overlap
-from cnncourse.viz.im2col_figure import plot_im2col
+from cnncourse.viz.im2col import plot_im2col
 from cnncourse.viz.initialisation import plot_activation_statistics
 from cnncourse.viz.multichannel import plot_multichannel_convolution
 from cnncourse.viz.network_pipeline import plot_network_pipeline

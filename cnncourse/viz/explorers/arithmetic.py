@@ -24,8 +24,14 @@ from cnncourse.arithmetic import (
     uncovered_inputs,
 )
 from cnncourse.viz.arithmetic_animation import draw_convolution_frame, transposed_convolution_scene
+from cnncourse.viz.drawing.colours import (
+    CURRENT_TEAL,
+    INPUT_BLUE,
+    KERNEL_NAVY,
+    OUTPUT_CYAN,
+    PAD_GREY,
+)
 from cnncourse.viz.explorers.page import Explorer, build_explorer, encode_bytes, png_bytes
-from cnncourse.viz.grids import CURRENT_TEAL, INPUT_BLUE, KERNEL_NAVY, OUTPUT_CYAN, PAD_GREY
 
 INPUT_SIZES = tuple(range(1, 11))  # up to 10: with 'full' padding the canvas stays <= 34 cells
 KERNEL_SIZES = tuple(range(1, 6))

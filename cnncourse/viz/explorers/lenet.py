@@ -140,7 +140,7 @@ def lenet_explorer(
     labels: (N,) their true classes. class_names: default '0', '1', ... The ten output
     probabilities shown are `model.predict(images)`.
     """
-    from cnncourse.viz.activations import plot_feature_maps
+    from cnncourse.viz.feature_maps import plot_feature_maps
 
     images, labels = np.asarray(images), np.asarray(labels)
     _check_inputs(model, images, labels)

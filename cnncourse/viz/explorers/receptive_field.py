@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cnncourse.arithmetic import Layer, conv_output_size, receptive_field_table
+from cnncourse.viz.drawing.colours import CURRENT_TEAL, INPUT_BLUE, KERNEL_NAVY, OUTPUT_CYAN
 from cnncourse.viz.explorers.page import Explorer, build_explorer, png_bytes
-from cnncourse.viz.grids import CURRENT_TEAL, INPUT_BLUE, KERNEL_NAVY, OUTPUT_CYAN
 from cnncourse.viz.receptive_field import MAX_INPUT as MAX_DRAWN_INPUT
 from cnncourse.viz.receptive_field import plot_receptive_field
 

@@ -2,7 +2,7 @@
 
 The worked examples of the convolutional-layer, pooling and training chapters (multi-channel
 convolution, im2col, ReLU, pooling gradients, overlap of a transposed convolution) are rows of
-such matrices. Positions are in cells, as in `cnncourse.viz.grids`: y points down, a matrix
+such matrices. Positions are in cells, as in `cnncourse.viz.drawing.grids`: y points down, a matrix
 (H, W) at `origin` (x0, y0) covers [x0, x0 + W] x [y0, y0 + H].
 """
 
@@ -12,11 +12,11 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from cnncourse.viz.grids import draw_cell, draw_matrix, titled_cell_figure
+from cnncourse.viz.drawing.colours import WINDOW_ORANGE
+from cnncourse.viz.drawing.grids import draw_cell, draw_matrix, titled_cell_figure
 
 LABEL_POINTS = 10
 LABEL_ROOM = 1.0  # cells above every matrix kept for its label
-WINDOW_ORANGE = "#f28e2b"  # the window or column the reader should follow
 
 
 def draw_labelled_matrix(ax: Axes, a: np.ndarray, *, origin: tuple[float, float], label: str,

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from cnncourse.viz.grids import format_number, new_figure
+from cnncourse.viz.drawing.grids import format_number, new_figure
 
 PANEL_INCHES = 1.3
 

@@ -1,4 +1,4 @@
-"""Grids of square cells, the drawing vocabulary of the arithmetic figures, and `plot_matrix`.
+"""Grids of square cells, the drawing vocabulary of the arithmetic figures.
 
 Cell (row, col) of a grid whose top-left corner is at `origin` = (x0, y0) is the unit square
 with corner (x0 + col, y0 + row); axes made by `cell_axes` point y downwards, as an array does.
@@ -15,40 +15,13 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Rectangle
 from matplotlib.textpath import text_to_path
 
-# Colours of Dumoulin & Visin's figures: blue input, navy kernel, cyan output.
-INPUT_BLUE = "#5b9bd5"
-KERNEL_NAVY = "#1f3b73"
-OUTPUT_CYAN = "#8fe3ee"
-CURRENT_TEAL = "#11808f"
-PAD_GREY = "#8c8c8c"
+from cnncourse.viz.drawing.colours import INPUT_BLUE, PAD_GREY
 
 # Layout of the figures and animations shown in the book, measured on the built pages.
 PAGE_INCHES = 7.0  # the book's text column is about 700 px wide: at 100 dpi a frame fits as drawn
 FRAME_DPI = 100  # 1 pt = 1.4 px: an 11 pt title is 15 px high, as legible as the page's text
 TITLE_POINTS = 11
 MARGIN_INCHES = 0.1
-
-
-def show_figures_in_notebooks() -> None:
-    """Let IPython display a pyplot-free Figure that ends a cell, as a PNG, whatever the backend.
-
-    pyplot's inline backend registers this only once pyplot is imported; figures made here may
-    be the first (and only) ones of a notebook. Does nothing outside IPython or when a display
-    for figures is already registered.
-    """
-    try:
-        from IPython import get_ipython
-        from IPython.core.pylabtools import print_figure
-    except ImportError:
-        return
-    shell = get_ipython()
-    if shell is None:
-        return
-    png = shell.display_formatter.formatters["image/png"]
-    try:
-        png.lookup_by_type(Figure)
-    except KeyError:
-        png.for_type(Figure, lambda fig: print_figure(fig, "png", bbox_inches="tight"))
 
 
 def new_figure(width: float, height: float, *, dpi: float = 100, layout: str | None = None
@@ -155,31 +128,6 @@ def format_number(value: float, *, compact: bool = False) -> str:
     if abs(value) < 10:
         return f"{value:.2g}"
     return f"{value:.2f}".rstrip("0").rstrip(".")
-
-
-def plot_matrix(
-    a: np.ndarray,
-    annotate: bool = True,
-    *,
-    title: str | None = None,
-    highlight: np.ndarray | None = None,
-    cmap: str = "Blues",
-    cell_inches: float = 0.45,
-) -> Figure:
-    """Small matrix (H, W) drawn as coloured cells with its numbers in them, for worked examples.
-
-    highlight: optional boolean mask (H, W) of cells outlined in red (a window, a max).
-    """
-    a = np.asarray(a, dtype=float)
-    if a.ndim != 2 or a.size == 0:
-        raise ValueError(f"plot_matrix needs a non-empty 2-D array (H, W), got shape {a.shape}")
-    H, W = a.shape
-    fig = new_figure(W * cell_inches + 0.2, H * cell_inches + (0.5 if title else 0.2))
-    ax = cell_axes(fig, W, H)
-    draw_matrix(ax, a, annotate=annotate, highlight=highlight, cmap=cmap)
-    if title:
-        ax.set_title(title, fontsize=10)
-    return fig
 
 
 def draw_matrix(

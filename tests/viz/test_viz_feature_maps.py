@@ -87,7 +87,7 @@ def test_bad_shapes_raise_value_error_naming_them(call, fragment):
 
 
 def test_layer_activations_one_row_per_layer_maps_bars_and_strips():
-    from cnncourse.viz.activations import plot_layer_activations
+    from cnncourse.viz.feature_maps import plot_layer_activations
 
     rng = np.random.default_rng(4)
     c1, c5, probs = rng.random((28, 28, 6)), rng.random(120), rng.dirichlet(np.ones(10))
@@ -104,7 +104,7 @@ def test_layer_activations_one_row_per_layer_maps_bars_and_strips():
 
 
 def test_layer_activations_refuse_a_batch_naming_it():
-    from cnncourse.viz.activations import plot_layer_activations
+    from cnncourse.viz.feature_maps import plot_layer_activations
 
     with pytest.raises(ValueError, match="'C1'.*\\(2, 8, 8, 3\\)"):
         plot_layer_activations([("C1", np.zeros((2, 8, 8, 3)))])

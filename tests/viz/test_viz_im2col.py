@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from cnncourse.viz.im2col_figure import im2col_matrices, plot_im2col
+from cnncourse.viz.im2col import im2col_matrices, plot_im2col
 
 X = np.arange(1.0, 17.0).reshape(4, 4, 1)  # the numbers 1..16, row by row
 W = np.zeros((3, 3, 1, 2))

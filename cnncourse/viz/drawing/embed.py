@@ -1,4 +1,4 @@
-"""Animations in the online book: each one embedded in the page as a JavaScript player."""
+"""Figures and animations in notebooks and the online book (animations as JavaScript players)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from matplotlib.animation import Animation
+from matplotlib.figure import Figure
 from PIL import Image
 
 if TYPE_CHECKING:
@@ -74,3 +75,25 @@ def _close_if_pyplot_holds(anim: Animation) -> None:
     for number in plt.get_fignums():
         if plt.figure(number) is figure:
             plt.close(figure)
+
+
+def show_figures_in_notebooks() -> None:
+    """Let IPython display a pyplot-free Figure that ends a cell, as a PNG, whatever the backend.
+
+    pyplot's inline backend registers this only once pyplot is imported; figures made here may
+    be the first (and only) ones of a notebook. Does nothing outside IPython or when a display
+    for figures is already registered.
+    """
+    try:
+        from IPython import get_ipython
+        from IPython.core.pylabtools import print_figure
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    png = shell.display_formatter.formatters["image/png"]
+    try:
+        png.lookup_by_type(Figure)
+    except KeyError:
+        png.for_type(Figure, lambda fig: print_figure(fig, "png", bbox_inches="tight"))

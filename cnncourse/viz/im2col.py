@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from cnncourse.viz.labelled_grids import (
+from cnncourse.viz.drawing.labelled_grids import (
     LABEL_ROOM,
     draw_labelled_matrix,
     matrices_figure,
