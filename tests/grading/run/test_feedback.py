@@ -4,7 +4,10 @@ graded by the driver, feedback made by `cnncourse feedback`, read as the student
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -130,3 +133,42 @@ def test_the_course_configures_plain_nbgrader_feedback_too():
     config = load_config(ROOT / "nbgrader_config.py")
     assert HideHiddenTests in config.GenerateFeedback.preprocessors
     assert config.HTMLExporter.template_name == "feedback"
+
+
+@pytest.mark.slow
+def test_feedback_returns_through_the_exchange(tmp_path):
+    """nbgrader's exchange (the JupyterHub layout of test_labs_package's round trip): release,
+    a student fetches, answers with a flipped kernel and submits; collect, `cnncourse grade`,
+    `cnncourse feedback`, release_feedback; the student's fetch_feedback gets the course's page,
+    hidden tests left out."""
+    course = make_course(tmp_path / "course")
+    student, exchange = tmp_path / "student", tmp_path / "exchange"
+    student.mkdir()
+    exchange.mkdir(mode=0o777)
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+
+    def nbgrader(cwd: Path, *args: str) -> None:
+        done = subprocess.run([sys.executable, "-m", "nbgrader", *args,
+                               f"--Exchange.root={exchange}"], cwd=cwd, env=env,
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+
+    instructor = ("--CourseDirectory.course_id=cnn",)
+    nbgrader(course.root, "release_assignment", TINY, *instructor)
+    nbgrader(student, "fetch_assignment", TINY, "--course", "cnn")
+    fetched = student / TINY / f"{TINY}.ipynb"
+    source = nbformat.read(course.source / TINY / f"{TINY}.ipynb", as_version=4)
+    nbformat.write(synthetic_submission(source, nbformat.read(fetched, as_version=4),
+                                        "flipped_kernel"), fetched)
+    nbgrader(student, "submit", TINY, "--course", "cnn")
+    nbgrader(course.root, "collect", TINY, *instructor)
+    grade_lab(course, TINY, options=dataclasses.replace(FAST, skip_preflight=True))
+    generate_feedback(course, TINY)
+    nbgrader(course.root, "release_feedback", TINY, *instructor)
+    nbgrader(student, "fetch_feedback", TINY, "--course", "cnn")
+
+    returned = list(student.glob(f"{TINY}/feedback/*/{TINY}.html"))
+    assert len(returned) == 1, list(student.rglob("*"))
+    text = page_text(returned[0])
+    assert "Score: 1.0 of 3.0 points" in text and "test_conv1d (autograded test)" in text
+    assert not leaked(returned[0], secrets(course))

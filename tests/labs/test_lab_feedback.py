@@ -1,0 +1,103 @@
+"""Feedback on every numpy lab, for a class with the typical mistakes (typical_mistakes.py):
+graded by the driver, feedback made by `cnncourse feedback`; no feedback page shows a line of a
+hidden test, and the page of the student who made a mistake names it.
+
+The mistakes are packed: each student makes at most one mistake per answer cell (a lab's class
+is as large as its cell with the most mistakes), so a lab grades in a few submissions.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from itertools import zip_longest
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from cnncourse.grading.checks import MISTAKES as KNOWN
+from cnncourse.grading.checks import mistake_ids_in
+from cnncourse.grading.run.course import Course
+from cnncourse.grading.run.driver import GradingOptions, grade_lab
+from cnncourse.grading.run.feedback import first_line
+from cnncourse.grading.run.nbgrader_commands import generate_feedback
+from tests.grading.feedback_pages import leaked, page_text, secret_lines
+from tests.labs.typical_mistakes import MISTAKES, ROOT, Mistake, names_cause, student_notebook
+
+pytestmark = pytest.mark.slow
+
+
+def packed_class(lab: str) -> list[list[Mistake]]:
+    """The lab's mistakes as students, each with at most one mistake per answer cell."""
+    by_cell: dict[str, list[Mistake]] = {}
+    for mistake in MISTAKES[lab]:
+        by_cell.setdefault(mistake.cell, []).append(mistake)
+    return [[m for m in row if m is not None] for row in zip_longest(*by_cell.values())]
+
+
+def with_mistakes(lab: str, mistakes: list[Mistake]) -> nbformat.NotebookNode:
+    nb = student_notebook(ROOT / "exercises", ROOT / "solutions", lab, None)
+    for mistake in mistakes:
+        cell = next(c for c in nb.cells
+                    if c.metadata.get("nbgrader", {}).get("grade_id") == mistake.cell)
+        assert mistake.old in cell.source, f"{lab} {mistake.name} no longer applies"
+        cell.source = cell.source.replace(mistake.old, mistake.new, 1)
+    return nb
+
+
+@pytest.fixture(scope="module", params=list(MISTAKES))
+def graded_class(request, tmp_path_factory):
+    """(course, lab, {student: mistakes}) with feedback generated."""
+    lab = request.param
+    root = tmp_path_factory.mktemp(lab)
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    for folder in ("solutions", "exercises"):
+        shutil.copytree(ROOT / folder / lab, root / folder / lab)
+    course = Course.load(root)
+    students = {f"student{i}": mistakes for i, mistakes in enumerate(packed_class(lab))}
+    for student, mistakes in students.items():
+        folder = course.submitted / student / lab
+        folder.mkdir(parents=True)
+        nbformat.write(with_mistakes(lab, mistakes), folder / f"{lab}.ipynb")
+    grade_lab(course, lab, options=GradingOptions(jobs=2, progress=False, skip_preflight=True))
+    generate_feedback(course, lab)
+    return course, lab, students
+
+
+def page(course: Course, lab: str, student: str) -> Path:
+    return course.feedback / student / lab / f"{lab}.html"
+
+
+def diagnoses(course: Course, lab: str, student: str) -> tuple[list[str], str]:
+    """First lines of the errors of the graded cells, and all their text, as autograded."""
+    nb = nbformat.read(course.autograded / student / lab / f"{lab}.ipynb", as_version=4)
+    errors = [o for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
+              for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    return [first_line(e) for e in errors], "\n".join(e.get("evalue", "") for e in errors)
+
+
+def test_no_feedback_page_shows_a_hidden_test(graded_class):
+    course, lab, students = graded_class
+    secrets = secret_lines(course.source / lab / f"{lab}.ipynb",
+                           course.release / lab / f"{lab}.ipynb")
+    assert secrets, f"{lab} has hidden tests"
+    for student in students:
+        assert page(course, lab, student).exists(), f"no feedback for {student}"
+        shown = leaked(page(course, lab, student), secrets)
+        assert not shown, f"{lab} {student}'s feedback shows hidden test lines: {sorted(shown)}"
+
+
+def test_each_named_mistake_is_in_the_feedback(graded_class):
+    course, lab, students = graded_class
+    missed = []
+    for student, mistakes in students.items():
+        text = page_text(page(course, lab, student))
+        lines, errors = diagnoses(course, lab, student)
+        for line in lines:  # the diagnosis of every failed check is on the page
+            assert re.sub(r"\s+", " ", line) in re.sub(r"\s+", " ", text), (student, line)
+        for mistake_id in mistake_ids_in(errors):  # and every mistake the checks named
+            assert f"{mistake_id}: {KNOWN[mistake_id]}" in text, (student, mistake_id)
+        missed += [m.name for m in mistakes if not any(names_cause(m, line) for line in lines)]
+    total = sum(len(m) for m in students.values())
+    assert len(missed) <= 0.1 * total, f"{lab}: causes not named in the feedback: {missed}"
