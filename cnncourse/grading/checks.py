@@ -145,7 +145,7 @@ def mistake_ids_in(text: str) -> list[str]:
     return found
 
 
-MISTAKE_TAG = "[mistake: {}] (a tag for your instructor's class report)"
+MISTAKE_TAG = "[mistake: {}] (a tag for the class report)"
 
 
 class CheckFailure(AssertionError):

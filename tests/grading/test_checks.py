@@ -247,6 +247,7 @@ def test_every_line_of_a_failure_is_shown_whole_by_nbgrader_validate():
     assert " ".join(line.strip() for line in lines[2:-1]) == ("word " * 40).strip()
     assert lines[-1] == checks.MISTAKE_TAG.format("dx_padding_not_cropped")
     assert "class report" in lines[-1]  # the tag says what it is for
+    assert all(len(checks.MISTAKE_TAG.format(m)) <= checks.LINE for m in checks.MISTAKES)
 
 
 def raise_from_a_check():
