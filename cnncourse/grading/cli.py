@@ -3,7 +3,8 @@
     cnncourse release [LAB ...]              nbgrader generate_assignment (every lab by default)
     cnncourse grade LAB [--submissions DIR] [--jobs N] [--timeout S] [--cell-timeout S]
                         [--student S ...] [--no-sandbox | --require-sandbox]
-                        [--scheduler tcp://HOST:8786 | --scheduler local] [--skip-preflight]
+                        [--scheduler tls://HOST:8786 | --scheduler local] [--skip-preflight]
+                        [--tls-ca-file CA.pem --tls-cert CERT.pem --tls-key KEY.pem | --insecure]
                                              autograde in parallel, sandboxed, with a summary
                                              (on a Dask cluster's workers with --scheduler)
                         [--yes]              a regrade shows every score it changes and records
@@ -49,6 +50,7 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
         "--scheduler", metavar="ADDRESS",
         help="grade on the workers of this Dask cluster (tcp://host:8786), or 'local' to start one",
     )  # fmt: skip
+    add_cluster_options(grade)
     grade.add_argument(
         "--skip-preflight", action="store_true",
         help="do not grade the lab's own solution first (it stops the run unless it scores full)",
@@ -118,6 +120,36 @@ def add_grading_options(
     )  # fmt: skip
 
 
+def add_cluster_options(parser: argparse.ArgumentParser) -> None:
+    """TLS for --scheduler (defaults: c.CnnCourse.tls_ca_file, tls_cert, tls_key)."""
+    tls = "for a tls:// scheduler (default: c.CnnCourse.{} in nbgrader_config.py)"
+    parser.add_argument("--tls-ca-file", metavar="PEM", help="the course CA's certificate, "
+                        + tls.format("tls_ca_file"))  # fmt: skip
+    parser.add_argument("--tls-cert", metavar="PEM",
+                        help="this driver's certificate, " + tls.format("tls_cert"))
+    parser.add_argument("--tls-key", metavar="PEM",
+                        help="this driver's private key, " + tls.format("tls_key"))
+    parser.add_argument(
+        "--insecure", action="store_true",
+        help="accept a plain tcp:// scheduler on another machine (anyone reaching it can run "
+             "code on the workers and read the solutions)",
+    )  # fmt: skip
+
+
+def cluster_security(args: argparse.Namespace):
+    """The Dask TLS settings: the command line's over the course's nbgrader_config.py."""
+    from cnncourse.grading.run.course import load_config
+    from cnncourse.grading.run.dask_pool import ClusterSecurity
+
+    config_file = Path(args.course) / "nbgrader_config.py"
+    config = load_config(config_file) if config_file.exists() else {}
+    files = {"ca_file": "tls_ca_file", "cert_file": "tls_cert", "key_file": "tls_key"}
+    given = {field: getattr(args, name, None) for field, name in files.items()}
+    given = {field: str(Path(path).resolve()) if path else None for field, path in given.items()}
+    return ClusterSecurity.from_config(config, Path(args.course),
+                                       insecure=getattr(args, "insecure", False), **given)
+
+
 def grading_options(args: argparse.Namespace):
     from cnncourse.grading.run.driver import DEFAULT_JOBS, GradingOptions
 
@@ -128,6 +160,7 @@ def grading_options(args: argparse.Namespace):
         sandbox=False if args.no_sandbox else (True if args.require_sandbox else None),
         scheduler=getattr(args, "scheduler", None),
         skip_preflight=getattr(args, "skip_preflight", False),
+        cluster_security=cluster_security(args),
     )
 
 

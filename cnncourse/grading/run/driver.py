@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from cnncourse.grading.run.course import Course, find_students
+from cnncourse.grading.run.dask_pool import ClusterSecurity
 from cnncourse.grading.run.deadlines import read_timestamp_text
 from cnncourse.grading.run.gradebook import (
     format_summary,
@@ -87,6 +88,8 @@ class GradingOptions:
     scheduler: str | None = None
     # Grade the class without first grading the lab's own solution (not recommended).
     skip_preflight: bool = False
+    # TLS certificates for the Dask scheduler, or insecure=True for plain tcp to another machine.
+    cluster_security: ClusterSecurity = field(default_factory=ClusterSecurity)
 
     def __post_init__(self) -> None:
         if self.jobs < 1:
@@ -167,7 +170,7 @@ def open_pool(options: GradingOptions, scratch: Path) -> tuple[Pool, str]:
         return LocalPool(options.jobs, scratch, private_uids=mode == "bubblewrap"), mode
     from cnncourse.grading.run.dask_pool import DaskPool
 
-    pool = DaskPool(options.scheduler, scratch, local_workers=options.jobs)
+    pool = DaskPool(options.scheduler, scratch, options.jobs, options.cluster_security)
     try:
         return pool, sandbox_mode(options, pool.sandbox_probes())
     except BaseException:

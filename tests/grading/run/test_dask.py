@@ -5,7 +5,11 @@
 * a representative subset of the hostile corpus is contained through the cluster: every attack
   on processes, files and the network (the notebook-level cases run the same worker code either
   way and stay in test_hostile);
-* a worker killed mid-batch loses no submission: its jobs are graded by the other worker.
+* a worker killed mid-batch loses no submission: its jobs are graded by the other worker;
+* a TLS cluster (certificates made here with openssl) grades as the local pool does, refuses a
+  client without a certificate of the course CA, and the driver refuses a plain tcp:// scheduler
+  on another machine unless told `insecure`;
+* no run leaves its template or a temporary folder in the workers' or the driver's temp dir.
 """
 
 from __future__ import annotations
@@ -14,8 +18,11 @@ import contextlib
 import json
 import os
 import signal
+import socket
+import ssl
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import replace
@@ -26,6 +33,7 @@ import pytest
 
 import cnncourse
 from cnncourse.grading.demo import synthetic_class, synthetic_submission
+from cnncourse.grading.run.dask_pool import ClusterSecurity, DaskPool, check_scheduler
 from cnncourse.grading.run.driver import grade_lab, sandbox_mode
 from tests.grading.run.file_hashes import file_hashes
 from tests.grading.run.hostile.corpus import Kit, cases
@@ -38,7 +46,9 @@ CONTAINED = ("os_exit", "kill_grader", "fork_bomb", "memory_bomb", "network", "t
 
 
 def start(*argv: str, cwd: Path) -> subprocess.Popen:
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    """A dask process; its temporary files go to cwd/tmp, which the tests inspect."""
+    (cwd / "tmp").mkdir(exist_ok=True)
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", TMPDIR=str(cwd / "tmp"))
     return subprocess.Popen([DASK, *argv], cwd=cwd, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
 
@@ -49,27 +59,59 @@ def stop(process: subprocess.Popen) -> None:
     process.wait()
 
 
-def start_worker(scheduler_file: Path, name: str, cwd: Path) -> subprocess.Popen:
+def start_worker(scheduler_file: Path, name: str, cwd: Path, *tls: str) -> subprocess.Popen:
     return start("worker", "--scheduler-file", str(scheduler_file), "--nthreads", "1",
-                 "--no-nanny", "--no-dashboard", "--name", name, cwd=cwd)  # fmt: skip
+                 "--no-nanny", "--no-dashboard", "--name", name, *tls, cwd=cwd)  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    """(scheduler address, scheduler file, folder): one scheduler and two workers."""
+def make_certificates(folder: Path, roles=("scheduler", "worker", "driver")) -> Path:
+    """A course CA and, for each role, a key and a certificate it signed (openssl CLI, as the
+    README shows); returns folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def openssl(*argv: str) -> None:
+        subprocess.run(["openssl", *argv], cwd=folder, check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+            "/CN=course CA", "-keyout", "ca-key.pem", "-out", "ca.pem")  # fmt: skip
+    for role in roles:
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={role}", "-keyout",
+                f"{role}-key.pem", "-out", f"{role}.csr")  # fmt: skip
+        openssl("x509", "-req", "-in", f"{role}.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem",
+                "-CAcreateserial", "-days", "2", "-out", f"{role}.pem")  # fmt: skip
+    return folder
+
+
+def tls_options(certificates: Path, role: str) -> tuple[str, ...]:
+    return ("--tls-ca-file", str(certificates / "ca.pem"), "--tls-cert",
+            str(certificates / f"{role}.pem"), "--tls-key", str(certificates / f"{role}-key.pem"))
+
+
+def driver_security(certificates: Path) -> ClusterSecurity:
+    return ClusterSecurity(str(certificates / "ca.pem"), str(certificates / "driver.pem"),
+                           str(certificates / "driver-key.pem"))  # fmt: skip
+
+
+@contextlib.contextmanager
+def running_cluster(folder: Path, certificates: Path | None = None):
+    """(scheduler address, scheduler file, folder): one scheduler and two workers, with TLS
+    when certificates are given."""
     from distributed import Client
 
-    folder = tmp_path_factory.mktemp("dask")
     scheduler_file = folder / "scheduler.json"
-    processes = [start("scheduler", "--port", "0", "--no-dashboard", "--scheduler-file",
-                       str(scheduler_file), cwd=folder)]  # fmt: skip
+    tls = lambda role: tls_options(certificates, role) if certificates else ()  # noqa: E731
+    protocol = ("--protocol", "tls") if certificates else ()
+    processes = [start("scheduler", "--port", "0", "--no-dashboard", *protocol, *tls("scheduler"),
+                       "--scheduler-file", str(scheduler_file), cwd=folder)]  # fmt: skip
     try:
         deadline = time.monotonic() + 120
         while not scheduler_file.exists() and time.monotonic() < deadline:
             time.sleep(0.2)
-        processes += [start_worker(scheduler_file, f"w{i}", folder) for i in (1, 2)]
+        processes += [start_worker(scheduler_file, f"w{i}", folder, *tls("worker"))
+                      for i in (1, 2)]  # fmt: skip
         address = json.loads(scheduler_file.read_text())["address"]
-        with Client(address, timeout="60s") as client:
+        security = driver_security(certificates).dask_security() if certificates else None
+        with Client(address, timeout="60s", security=security) as client:
             client.wait_for_workers(2, timeout=180)
         yield address, scheduler_file, folder
     finally:
@@ -77,14 +119,48 @@ def cluster(tmp_path_factory):
             stop(process)
 
 
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """(scheduler address, scheduler file, folder): one scheduler and two workers."""
+    with running_cluster(tmp_path_factory.mktemp("dask")) as found:
+        yield found
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory):
+    return make_certificates(tmp_path_factory.mktemp("certificates"))
+
+
+@pytest.fixture(scope="module")
+def tls_cluster(tmp_path_factory, certificates):
+    """(tls:// address, scheduler file, folder): the cluster of `cluster`, over mutual TLS."""
+    with running_cluster(tmp_path_factory.mktemp("dask-tls"), certificates) as found:
+        yield found
+
+
+@pytest.fixture
+def driver_tmp(tmp_path, monkeypatch):
+    """The driver's temporary directory, for this test only."""
+    folder = tmp_path / "driver-tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def leftovers(*folders: Path) -> list[str]:
+    """What a grading run left in these temporary directories."""
+    return sorted(str(p) for folder in folders for p in folder.glob("cnncourse-*"))
+
+
 def on(address: str):
     return replace(FAST, scheduler=address)
 
 
-def test_a_mixed_class_gets_the_grades_of_the_local_pool(cluster, tmp_path):
+def test_a_mixed_class_gets_the_grades_of_the_local_pool(cluster, tmp_path, driver_tmp):
     course = make_course(tmp_path / "course")
     synthetic_class(course, TINY)
     results = {r.student: r for r in grade_lab(course, TINY, options=on(cluster[0]))}
+    assert leftovers(driver_tmp, cluster[2] / "tmp") == []  # template, jobs, worker logs gone
     got = {student: (r.score, r.status) for student, r in results.items()}
     assert got == EXPECTED_TINY, {s: results[s].reasons for s in got if got[s] != EXPECTED_TINY[s]}
     from nbgrader.api import Gradebook
@@ -171,3 +247,81 @@ def test_a_worker_killed_mid_batch_loses_no_submission(cluster, tmp_path):
     for result in results:
         kind = result.student.split("_", 1)[1]
         assert (result.score, result.status) == (expected[kind], "ok"), result.reasons
+
+
+def test_a_tls_cluster_grades_a_mixed_class_as_the_local_pool_and_leaves_nothing(
+    tls_cluster, certificates, tmp_path, driver_tmp
+):
+    address, _scheduler_file, folder = tls_cluster
+    assert address.startswith("tls://")
+    course = make_course(tmp_path / "course")
+    synthetic_class(course, TINY)
+    options = replace(FAST, scheduler=address, cluster_security=driver_security(certificates))
+    results = {r.student: r for r in grade_lab(course, TINY, options=options)}
+    got = {student: (r.score, r.status) for student, r in results.items()}
+    assert got == EXPECTED_TINY, {s: results[s].reasons for s in got if got[s] != EXPECTED_TINY[s]}
+    assert leftovers(driver_tmp, folder / "tmp") == []
+
+
+def test_a_tls_cluster_refuses_a_client_without_a_certificate_of_the_course_ca(
+    tls_cluster, certificates, tmp_path
+):
+    from distributed import Client
+
+    host, port = tls_cluster[0].removeprefix("tls://").rsplit(":", 1)
+    context = ssl.create_default_context(cafile=str(certificates / "ca.pem"))
+    context.check_hostname = False  # the scheduler's certificate is the course CA's, no host name
+    with socket.create_connection((host, int(port)), timeout=30) as raw:
+        with pytest.raises((ssl.SSLError, ConnectionError)):  # no client certificate
+            with context.wrap_socket(raw) as connection:
+                connection.sendall(b"hello")
+                connection.recv(10)
+    stranger = make_certificates(tmp_path / "stranger", roles=("driver",))  # another CA
+    security = ClusterSecurity(str(certificates / "ca.pem"), str(stranger / "driver.pem"),
+                               str(stranger / "driver-key.pem")).dask_security()  # fmt: skip
+    with pytest.raises(OSError):  # distributed's CommClosedError / TimeoutError
+        Client(tls_cluster[0], security=security, timeout="20s")
+
+
+def test_a_plain_scheduler_on_another_machine_is_refused_unless_insecure(certificates):
+    elsewhere = "tcp://198.51.100.7:8786"  # TEST-NET-2: documentation only, not ours
+    with pytest.raises(ValueError, match="refusing the unencrypted.*--insecure"):
+        check_scheduler(elsewhere, ClusterSecurity())
+    check_scheduler(elsewhere, ClusterSecurity(insecure=True))
+    check_scheduler("tcp://127.0.0.1:8786", ClusterSecurity())  # this machine: allowed
+    check_scheduler(f"tcp://{socket.gethostname()}:8786", ClusterSecurity())
+    with pytest.raises(ValueError, match="speaks TLS: give --tls-ca-file"):
+        check_scheduler("tls://127.0.0.1:8786", ClusterSecurity())
+    with pytest.raises(ValueError, match="is not tls://"):
+        check_scheduler("tcp://127.0.0.1:8786", driver_security(certificates))
+    with pytest.raises(ValueError, match="refusing the unencrypted"):
+        DaskPool(elsewhere, Path("."))  # before any connection is tried
+    with pytest.raises(ValueError, match="missing: certificate, key"):
+        ClusterSecurity(ca_file=str(certificates / "ca.pem"))
+    with pytest.raises(ValueError, match="nowhere.pem' does not exist"):
+        ClusterSecurity(str(certificates / "ca.pem"), "nowhere.pem", "nowhere.pem")
+
+
+def test_tls_files_come_from_the_command_line_or_the_course_config(certificates, tmp_path):
+    from cnncourse.cli import build_parser
+
+    (tmp_path / "nbgrader_config.py").write_text(
+        "c = get_config()  # noqa: F821\n"
+        f"c.CnnCourse.tls_ca_file = {str(certificates / 'ca.pem')!r}\n"
+        "c.CnnCourse.tls_cert = 'driver.pem'\n"  # relative to the course folder
+        "c.CnnCourse.tls_key = 'driver-key.pem'\n"
+    )
+    for name in ("driver.pem", "driver-key.pem"):
+        (tmp_path / name).write_bytes((certificates / name).read_bytes())
+    from cnncourse.grading.cli import grading_options
+
+    parse = build_parser().parse_args
+    options = grading_options(parse(["grade", "lab0", "--course", str(tmp_path)]))
+    assert options.cluster_security == ClusterSecurity(
+        str(certificates / "ca.pem"), str(tmp_path / "driver.pem"),
+        str(tmp_path / "driver-key.pem"))  # fmt: skip
+    chosen = parse(["grade", "lab0", "--course", str(tmp_path), "--tls-cert",
+                    str(certificates / "worker.pem"), "--tls-key",
+                    str(certificates / "worker-key.pem"), "--insecure"])  # fmt: skip
+    security = grading_options(chosen).cluster_security
+    assert (security.cert_file, security.insecure) == (str(certificates / "worker.pem"), True)
