@@ -8,7 +8,10 @@ the layer they follow, or, when that is a branch point, the one they precede; so
 reads "3x3 conv, 64 -> BN -> ReLU". `plot_architecture` lays the boxes out top to bottom
 (longest path from the input gives the row, branches sit side by side, a connection that would
 cross a box goes round it on the right) and draws them with matplotlib. `plot_vgg_configurations`
-draws VGG's Table 1 from the built configurations.
+draws VGG's Table 1 from the built configurations. Every diagram has two layouts: "page", for
+the book's 700 px column, and "phone", for a 390 px screen (PHONE_INCHES wide at 100 dpi, so
+shown at its drawn size: labels wrap onto more lines, diagrams drawn side by side on the page
+are stacked, VGG's six columns become two rows of three).
 
 Only the layers' class names, `get_config()` values, output shapes and `count_params()` are read:
 the module imports neither Keras nor TensorFlow.
@@ -33,6 +36,12 @@ KIND_COLOURS = {
     "pool": "#fce5cd", "dense": "#d9ead3", "merge": "#fff2cc", "other": "#f4f4f4",
 }  # fmt: skip
 FONT_POINTS = 9.5  # >= 9 pt at <= 7 in: legible in the 700 px column
+# A phone's text column is about 350 px (390 px screen): a phone diagram is drawn that wide at
+# 100 dpi, so that it is shown at its drawn size, and its 8 pt text (7.5 pt shapes) at 10 px.
+LAYOUTS = ("page", "phone")
+PHONE_INCHES = 3.1
+PHONE_FONT_POINTS = 8.0
+LANE_GAP_INCHES = {"page": 0.15, "phone": 0.08}
 SHAPE_COLUMN_INCHES = 1.15
 PARAMS_COLUMN_INCHES = 0.95
 SIDE_TRACK_INCHES = 0.16  # spacing of connections routed round the boxes
@@ -294,30 +303,61 @@ class Geometry:
     pitch: float
     row: float
     fontsize: float
-    compact: bool  # two-line boxes (branches side by side) rather than one-line table rows
+    compact: bool  # boxes of several lines (branches side by side) rather than table rows
+
+
+def _line_inches(points: float) -> float:
+    return points * 1.3 / 72
 
 
 def _geometry(boxes: Sequence[Box], lanes: Sequence[float], *, width: float,
-              fontsize: float) -> Geometry:  # fmt: skip
+              fontsize: float, show_names: bool, gap: float) -> Geometry:  # fmt: skip
+    """A table row per box where a single chain has room for one, else boxes of as many lines
+    as their longest wrapped label needs (plus one or two for shape and parameters)."""
     line = fontsize * 1.45 / 72
     n_lanes = int(max(lanes)) + 1
     if n_lanes == 1 and width >= 4.5:  # room for a table row: operation, shape, parameters
         return Geometry(width, line + 0.12, width, line + 0.34, fontsize, compact=False)
-    box = (width - 0.15 * (n_lanes - 1)) / n_lanes
-    return Geometry(box, 2 * line + 0.14, box + 0.15, 2 * line + 0.44, fontsize, compact=True)
+    box = (width - gap * (n_lanes - 1)) / n_lanes
+    lines = max(_box_lines(b, box - 0.1, fontsize, show_names) for b in boxes)
+    height = lines * _line_inches(fontsize) + 0.16
+    return Geometry(box, height, box + gap, height + 0.3, fontsize, compact=True)
 
 
-def _wrap(text: str, width: float, points: float) -> str:
-    """Break a label at its last ' → ' or ', ' that makes the first line fit `width` inches."""
-    if text_inches(text, points) <= width:
+def _wrap(text: str, width: float, points: float,
+          separators: Sequence[str] = (" → ", ", ", " ")) -> str:  # fmt: skip
+    """Break a label into lines of at most `width` inches: at ' → ' first (the next line starts
+    with the arrow), then at ', ', then at spaces. A word wider than `width` stays whole."""
+    if text_inches(text, points) <= width or not separators:
         return text
-    for sep in (" → ", ", "):
-        parts = text.split(sep)
-        for cut in range(len(parts) - 1, 0, -1):
-            head, tail = sep.join(parts[:cut]), sep.join(parts[cut:])
-            if text_inches(head, points) <= width:
-                return head + ("\n→ " if sep == " → " else ",\n") + tail
-    return text
+    sep, finer = separators[0], separators[1:]
+    parts = text.split(sep)
+    lines = [parts[0]]
+    for part in parts[1:]:
+        joined = lines[-1] + sep + part
+        if text_inches(joined, points) <= width:
+            lines[-1] = joined
+        elif sep == " → ":
+            lines.append("→ " + part)
+        else:
+            lines[-1] += sep.rstrip()
+            lines.append(part)
+    return "\n".join(_wrap(line, width, points, finer) for line in lines)
+
+
+def _detail(box: Box, width: float, points: float) -> str:
+    """Shape and parameters under the operation: on one line where they fit, else two."""
+    if not box.params:
+        return box.shape_text
+    one_line = f"{box.shape_text}  ·  {_params_text(box.params)}"
+    if text_inches(one_line, points) <= width:
+        return one_line
+    return f"{box.shape_text}\n{_params_text(box.params)}"
+
+
+def _box_lines(box: Box, width: float, points: float, show_names: bool) -> int:
+    label = _wrap(_label(box, show_names), width, points)
+    return label.count("\n") + _detail(box, width, points - 0.5).count("\n") + 2
 
 
 def _params_text(params: int) -> str:
@@ -343,10 +383,14 @@ def _draw_box(ax: Axes, box: Box, x: float, y: float, g: Geometry, show_names: b
     label = _label(box, show_names)
     small = g.fontsize - 0.5
     if g.compact:
-        ax.text(x, y + 0.02, _wrap(label, g.box - 0.1, g.fontsize), ha="center", va="bottom",
-                fontsize=g.fontsize, linespacing=1.1)
-        detail = box.shape_text + (f"  ·  {_params_text(box.params)}" if box.params else "")
-        ax.text(x, y + 0.03, detail, ha="center", va="top", fontsize=small, color="#333333")
+        label = _wrap(label, g.box - 0.1, g.fontsize)
+        detail = _detail(box, g.box - 0.1, small)
+        n_label, n_detail = label.count("\n") + 1, detail.count("\n") + 1
+        split = y + (n_label - n_detail) * _line_inches(g.fontsize) / 2
+        ax.text(x, split - 0.01, label, ha="center", va="bottom", fontsize=g.fontsize,
+                linespacing=1.1)
+        ax.text(x, split + 0.01, detail, ha="center", va="top", fontsize=small,
+                color="#333333", linespacing=1.1)
         return
     left, right = x - g.box / 2 + 0.08, x + g.box / 2 - 0.08
     ax.text(left, y, label, ha="left", va="center", fontsize=g.fontsize)
@@ -424,72 +468,98 @@ def _side_room(boxes: Sequence[Box]) -> float:
     return 0.3 + SIDE_TRACK_INCHES * skips if skips else 0.0
 
 
+def _check_layout(layout: str) -> None:
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+
+
+def _layout_sizes(layout: str, width: float | None, fontsize: float | None
+                  ) -> tuple[float, float]:  # fmt: skip
+    """(width, fontsize) in inches and points: those given, else the layout's own."""
+    _check_layout(layout)
+    page = layout == "page"
+    return (width if width is not None else PAGE_INCHES - 0.2 if page else PHONE_INCHES,
+            fontsize if fontsize is not None else FONT_POINTS if page else PHONE_FONT_POINTS)
+
+
 def plot_architectures(
     diagrams: Sequence[tuple[str | None, Sequence[Box]]],
     *,
-    width: float = PAGE_INCHES - 0.2,
+    width: float | None = None,
     show_names: bool = False,
-    fontsize: float = FONT_POINTS,
+    fontsize: float | None = None,
+    layout: str = "page",
 ) -> Figure:
     """Several diagrams side by side, each (title, boxes from `architecture_graph`).
 
     The page width (inches) is shared in proportion to the diagrams' numbers of lanes; a single
     chain of layers is drawn only as wide as its longest row needs (narrow figures stay legible
-    when a phone shrinks them), and the figure is cut to the drawing.
+    when a phone shrinks them), and the figure is cut to the drawing. layout='phone' draws them
+    one under another, each PHONE_INCHES wide with PHONE_FONT_POINTS text (width and fontsize,
+    when given, override the layout's).
     """
     if not diagrams:
         raise ValueError("plot_architectures needs at least one (title, boxes) diagram, got none")
+    width, fontsize = _layout_sizes(layout, width, fontsize)
+    rows = [list(diagrams)] if layout == "page" else [[diagram] for diagram in diagrams]
+    placed = [_place_row(row, width, show_names, fontsize, LANE_GAP_INCHES[layout])
+              for row in rows]
+    fig = new_figure(width + 0.2, 1.0)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_axis_off()
+    right, y0 = 0.0, 0.0
+    for row, row_width in placed:
+        bottom, right = y0, max(right, row_width)  # titles may reach past the boxes
+        for (title, boxes), g, x0 in row:
+            drawn = _draw_graph(_OffsetAxes(ax, x0, y0), boxes, g, show_names=show_names,
+                                title=title)
+            right, bottom = max(right, x0 + drawn[0]), max(bottom, y0 + drawn[1])
+        y0 = bottom + 0.35
+    right = min(right, width)
+    fig.set_size_inches(right + 0.2, y0 - 0.35 + 0.15)  # cut to the drawing: no blank margins
+    ax.set_xlim(-0.1, right + 0.1)
+    ax.set_ylim(y0 - 0.35 + 0.1, -0.05)
+    return fig
+
+
+def _place_row(diagrams, width: float, show_names: bool, fontsize: float, gap: float):
+    """([(diagram, geometry, x0)], width they take) of diagrams side by side in `width` inches."""
     lane_counts = [int(max(_lanes(boxes))) + 1 for _, boxes in diagrams]
     if len(diagrams) == 1 and lane_counts[0] == 1:
         room = _side_room(diagrams[0][1])
         needed = _table_width(diagrams[0][1], show_names, fontsize) + room
-        width = min(width, max(needed, 4.5 + room))
+        width = min(width, max(needed, 4.5 + room))  # a table as wide as its longest row
     rooms = [_side_room(boxes) for _, boxes in diagrams]
-    gap = 0.3 * (len(diagrams) - 1)
-    share = (width - gap - sum(rooms)) / sum(lane_counts)
-    geometries = [_geometry(boxes, _lanes(boxes), width=share * n, fontsize=fontsize)
-                  for (_, boxes), n in zip(diagrams, lane_counts, strict=True)]
-    heights = [(max(_ranks(b)) + 1) * g.row + 0.6
-               for (_, b), g in zip(diagrams, geometries, strict=True)]
-    fig = new_figure(width + 0.2, max(heights) + 0.1)
-    ax = fig.add_axes((0, 0, 1, 1))
-    ax.set_xlim(-0.1, width + 0.1)
-    ax.set_ylim(max(heights) + 0.05, -0.05)
-    ax.set_axis_off()
-    x0, right, bottom = 0.0, 0.0, 0.0
-    for (title, boxes), g, room in zip(diagrams, geometries, rooms, strict=True):
-        sub = _OffsetAxes(ax, x0)
-        drawn = _draw_graph(sub, boxes, g, show_names=show_names, title=title)
-        right, bottom = max(right, x0 + drawn[0]), max(bottom, drawn[1])
-        x0 += share * int(max(_lanes(boxes)) + 1) + room + 0.3
-    right = min(max(right, x0 - 0.3), width)  # titles may reach past the boxes
-    fig.set_size_inches(right + 0.2, bottom + 0.15)  # cut to the drawing: no blank margins
-    ax.set_xlim(-0.1, right + 0.1)
-    ax.set_ylim(bottom + 0.1, -0.05)
-    return fig
+    share = (width - 0.3 * (len(diagrams) - 1) - sum(rooms)) / sum(lane_counts)
+    placed, x0 = [], 0.0
+    for diagram, n, room in zip(diagrams, lane_counts, rooms, strict=True):
+        g = _geometry(diagram[1], _lanes(diagram[1]), width=share * n, fontsize=fontsize,
+                      show_names=show_names, gap=gap)
+        placed.append((diagram, g, x0))
+        x0 += share * n + room + 0.3
+    return placed, x0 - 0.3
 
 
 class _OffsetAxes:
-    """An Axes seen through a horizontal offset, so each diagram draws from its own x = 0."""
+    """An Axes seen through an offset, so each diagram draws from its own (0, 0)."""
 
-    def __init__(self, ax: Axes, dx: float):
-        self.ax, self.dx = ax, dx
+    def __init__(self, ax: Axes, dx: float, dy: float = 0.0):
+        self.ax, self.dx, self.dy = ax, dx, dy
 
     def add_patch(self, patch):
-        x, y = patch.get_x(), patch.get_y()
-        patch.set_x(x + self.dx)
-        patch.set_y(y)
+        patch.set_x(patch.get_x() + self.dx)
+        patch.set_y(patch.get_y() + self.dy)
         return self.ax.add_patch(patch)
 
     def text(self, x, y, *args, **kwargs):
-        return self.ax.text(x + self.dx, y, *args, **kwargs)
+        return self.ax.text(x + self.dx, y + self.dy, *args, **kwargs)
 
     def plot(self, xs, ys, **kwargs):
-        return self.ax.plot([x + self.dx for x in xs], ys, **kwargs)
+        return self.ax.plot([x + self.dx for x in xs], [y + self.dy for y in ys], **kwargs)
 
     def annotate(self, text, xy, xytext, **kwargs):
-        return self.ax.annotate(text, xy=(xy[0] + self.dx, xy[1]),
-                                xytext=(xytext[0] + self.dx, xytext[1]), **kwargs)
+        return self.ax.annotate(text, xy=(xy[0] + self.dx, xy[1] + self.dy),
+                                xytext=(xytext[0] + self.dx, xytext[1] + self.dy), **kwargs)
 
 
 def plot_architecture(
@@ -499,8 +569,9 @@ def plot_architecture(
     fold: Sequence[str] = FOLDED,
     title: str | None = None,
     show_names: bool = False,
-    width: float = PAGE_INCHES - 0.2,
-    fontsize: float = FONT_POINTS,
+    width: float | None = None,
+    fontsize: float | None = None,
+    layout: str = "page",
 ) -> Figure:
     """Diagram of a Keras model, or of the block of it that `layers` selects, top to bottom.
 
@@ -508,10 +579,11 @@ def plot_architecture(
     shape and its parameters. Branches (an Inception module) are drawn side by side with their
     shapes and parameters under the operation. See `architecture_graph` for layers and fold;
     show_names prefixes each box with the Keras name of its first layer (C1, conv1...).
+    layout='phone' draws it for a phone's column (see `plot_architectures`).
     """
     boxes = architecture_graph(model, layers=layers, fold=fold)
     return plot_architectures([(title, boxes)], width=width, show_names=show_names,
-                              fontsize=fontsize)
+                              fontsize=fontsize, layout=layout)
 
 
 # ----------------------------------------------------------------------------- VGG, Table 1
@@ -538,55 +610,79 @@ def vgg_column(model) -> list[list[str]]:
     return blocks
 
 
-def plot_vgg_configurations(models: Mapping[str, object], *, fontsize: float = 9) -> Figure:
+def plot_vgg_configurations(models: Mapping[str, object], *, fontsize: float = 9,
+                            layout: str = "page") -> Figure:  # fmt: skip
     """VGG's Table 1 drawn from built models: one column per configuration, a row per layer.
 
     models: configuration name -> Keras model (e.g. {'A': vgg('A'), ...}). Layers that a
     configuration adds to the one on its left are in bold on a darker cell; a grey band marks
     each max pooling; the foot of each column gives the weight layers and parameters.
+    layout='phone' puts as many columns side by side as fit PHONE_INCHES (three), the next
+    ones under them.
     """
     if not models:
         raise ValueError("plot_vgg_configurations needs at least one model, got none")
+    _check_layout(layout)
     columns = {name: vgg_column(m) for name, m in models.items()}
-    n_blocks = max(len(c) for c in columns.values())
-    rows = [max(len(c[b]) if b < len(c) else 0 for c in columns.values()) for b in range(n_blocks)]
-    cell_w, cell_h = min(1.1, (PAGE_INCHES - 0.3) / len(columns)), 0.2
-    height = 0.6 + (sum(rows) + n_blocks - 1) * cell_h + 0.45
-    fig = new_figure(cell_w * len(columns) + 0.2, height)
+    width = PAGE_INCHES - 0.3 if layout == "page" else PHONE_INCHES
+    cell_w = min(1.1, width / len(columns)) if layout == "page" else 1.05
+    per_row = len(columns) if layout == "page" else max(1, int(width // cell_w))
+    names = list(columns)
+    groups = [names[i:i + per_row] for i in range(0, len(names), per_row)]
+    tables = [_block_rows([columns[name] for name in group]) for group in groups]
+    heights = [0.6 + (sum(rows) + len(rows) - 1) * 0.2 + 0.45 for rows in tables]
+    fig_width = cell_w * len(groups[0])
+    height = sum(heights) + 0.25 * (len(groups) - 1)
+    fig = new_figure(fig_width + 0.2, height)
     ax = fig.add_axes((0, 0, 1, 1))
-    ax.set_xlim(-0.1, cell_w * len(columns) + 0.1)
+    ax.set_xlim(-0.1, fig_width + 0.1)
     ax.set_ylim(height, 0)
     ax.set_axis_off()
-    previous = None
-    for c, (name, blocks) in enumerate(columns.items()):
-        model = models[name]
-        depth = sum(1 for layer in model.layers if type(layer).__name__ in ("Conv2D", "Dense"))
-        x = c * cell_w + cell_w / 2
-        ax.text(x, 0.05, f"{name}\n{depth} layers", ha="center", va="top",
-                fontsize=fontsize, weight="bold", linespacing=1.2)
-        y = 0.6
-        for b, block in enumerate(blocks):
-            for r in range(rows[b]):
-                label = block[r] if r < len(block) else ""
-                new = bool(label) and previous is not None and (
-                    b >= len(previous) or r >= len(previous[b]) or previous[b][r] != label)
-                if label:
-                    ax.add_patch(FancyBboxPatch(
-                        (c * cell_w + 0.04, y + 0.015), cell_w - 0.08, cell_h - 0.03,
-                        boxstyle="round,pad=0,rounding_size=0.03", lw=0.6, edgecolor="#777777",
-                        facecolor="#9fc5e8" if new else KIND_COLOURS[
-                            "dense" if label.startswith(("FC", "soft")) else "conv"]))
-                    ax.text(x, y + cell_h / 2, label, ha="center", va="center",
-                            fontsize=fontsize, weight="bold" if new else "normal")
-                y += cell_h
-            if b < n_blocks - 1:
-                ax.add_patch(FancyBboxPatch((c * cell_w + 0.04, y + 0.05), cell_w - 0.08,
-                                            cell_h - 0.1, boxstyle="square,pad=0",
-                                            facecolor=KIND_COLOURS["pool"], lw=0))
-                ax.text(x, y + cell_h / 2, "maxpool", ha="center", va="center",
-                        fontsize=fontsize - 1, color="#555555")
-                y += cell_h
-        ax.text(x, y + 0.1, f"{model.count_params() / 1e6:.0f} M params", ha="center",
-                va="top", fontsize=fontsize)
-        previous = blocks
+    previous, top = None, 0.0
+    for group, rows, table_height in zip(groups, tables, heights, strict=True):
+        for c, name in enumerate(group):
+            _draw_vgg_column(ax, name, columns[name], models[name], previous, rows,
+                             x=c * cell_w, top=top, cell_w=cell_w, fontsize=fontsize)
+            previous = columns[name]
+        top += table_height + 0.25
     return fig
+
+
+def _block_rows(columns: Sequence[list[list[str]]]) -> list[int]:
+    """Rows each block takes in a table of these columns: its most layers in any column."""
+    n_blocks = max(len(c) for c in columns)
+    return [max(len(c[b]) if b < len(c) else 0 for c in columns) for b in range(n_blocks)]
+
+
+def _draw_vgg_column(ax: Axes, name: str, blocks: list[list[str]], model, previous, rows,
+                     *, x: float, top: float, cell_w: float, fontsize: float) -> None:
+    """One configuration of Table 1 with its left edge at x: heading, layers, parameters."""
+    cell_h, n_blocks = 0.2, len(rows)
+    depth = sum(1 for layer in model.layers if type(layer).__name__ in ("Conv2D", "Dense"))
+    centre = x + cell_w / 2
+    ax.text(centre, top + 0.05, f"{name}\n{depth} layers", ha="center", va="top",
+            fontsize=fontsize, weight="bold", linespacing=1.2)
+    y = top + 0.6
+    for b, block in enumerate(blocks):
+        for r in range(rows[b]):
+            label = block[r] if r < len(block) else ""
+            new = bool(label) and previous is not None and (
+                b >= len(previous) or r >= len(previous[b]) or previous[b][r] != label)
+            if label:
+                ax.add_patch(FancyBboxPatch(
+                    (x + 0.04, y + 0.015), cell_w - 0.08, cell_h - 0.03,
+                    boxstyle="round,pad=0,rounding_size=0.03", lw=0.6, edgecolor="#777777",
+                    facecolor="#9fc5e8" if new else KIND_COLOURS[
+                        "dense" if label.startswith(("FC", "soft")) else "conv"]))
+                ax.text(centre, y + cell_h / 2, label, ha="center", va="center",
+                        fontsize=fontsize, weight="bold" if new else "normal")
+            y += cell_h
+        if b < n_blocks - 1:
+            ax.add_patch(FancyBboxPatch((x + 0.04, y + 0.05), cell_w - 0.08, cell_h - 0.1,
+                                        boxstyle="square,pad=0",
+                                        facecolor=KIND_COLOURS["pool"], lw=0))
+            ax.text(centre, y + cell_h / 2, "maxpool", ha="center", va="center",
+                    fontsize=fontsize - 1, color="#555555")
+            y += cell_h
+    ax.text(centre, y + 0.1, f"{model.count_params() / 1e6:.0f} M params", ha="center",
+            va="top", fontsize=fontsize)

@@ -20,6 +20,10 @@ pytestmark = pytest.mark.keras
 
 PAGE_PIXELS = 700  # the book's text column
 MIN_POINTS = 9  # legible at the column width
+# A 390 px phone's text column (measured in Chromium: 358 px), where a phone diagram is shown at
+# its drawn size; 7 pt at 100 dpi is 9.7 px, the issue's least legible size (9 px) with room.
+PHONE_PIXELS = 358
+MIN_PHONE_POINTS = 7
 
 
 def texts(fig) -> list[str]:
@@ -165,10 +169,70 @@ def test_diagram_fits_the_page_with_legible_text_inside_it(build):
             assert 0 <= box.x0 and box.x1 <= fig.bbox.width + 1, text.get_text()
 
 
+def overlapping(boxes) -> list[tuple[int, int]]:
+    return [(i, j) for i, a in enumerate(boxes) for j, b in enumerate(boxes[:i])
+            if a.x0 < b.x1 - 1 and b.x0 < a.x1 - 1 and a.y0 < b.y1 - 1 and b.y0 < a.y1 - 1]
+
+
+def two_blocks(layout: str):
+    return plot_architectures([
+        ("basic block", architecture_graph(models.resnet(18), layers="conv3_block2_")),
+        ("bottleneck block", architecture_graph(models.resnet(50), layers="conv3_block1_")),
+    ], layout=layout)  # fmt: skip
+
+
+@pytest.mark.parametrize("build", [
+    lambda: plot_architecture(models.alexnet(), show_names=True, layout="phone"),
+    lambda: plot_architecture(models.googlenet(), layers="inception3a", layout="phone"),
+    lambda: two_blocks("phone"),
+    lambda: plot_vgg_configurations({c: models.vgg(c) for c in ("A", "B", "C", "E")},
+                                    layout="phone"),
+])  # fmt: skip
+def test_phone_layout_fits_a_phone_with_legible_text_that_does_not_overlap(build):
+    """The phone diagram is shown at its drawn size in a 390 px screen's column: none of its
+    text is smaller than 7 pt (9.7 px), runs out of the figure or into another text."""
+    fig = build()
+    renderer = rendered(fig)
+    assert fig.bbox.width <= PHONE_PIXELS
+    extents = []
+    for text in (t for ax in fig.axes for t in ax.texts if t.get_text()):
+        box = text.get_window_extent(renderer)
+        assert text.get_fontsize() >= MIN_PHONE_POINTS, text.get_text()
+        assert 0 <= box.x0 and box.x1 <= fig.bbox.width + 1, text.get_text()
+        extents.append(box)
+    assert not overlapping(extents)
+
+
+def test_phone_layout_stacks_diagrams_that_the_page_draws_side_by_side():
+    def title_positions(fig):
+        renderer = rendered(fig)
+        titles = [t for t in fig.axes[0].texts if t.get_text().endswith("block")]
+        return [t.get_window_extent(renderer) for t in titles]
+
+    basic, bottleneck = title_positions(two_blocks("page"))
+    assert bottleneck.x0 > basic.x1 and abs(bottleneck.y0 - basic.y0) < 1  # side by side
+    basic, bottleneck = title_positions(two_blocks("phone"))
+    assert bottleneck.y1 < basic.y0 and abs(bottleneck.x0 - basic.x0) < 1  # one under the other
+
+
+def test_phone_layout_wraps_a_long_label_onto_lines_inside_its_box():
+    """Inception's four branches share the phone's width: labels wrap at '→' and ', '."""
+    fig = plot_architecture(models.googlenet(), layers="inception3a", layout="phone")
+    labels = texts(fig)
+    assert "1×1 conv,\n64\n→ ReLU" in labels
+    renderer = rendered(fig)
+    patches = [p.get_window_extent(renderer) for p in fig.axes[0].patches]
+    for text in fig.axes[0].texts:
+        box = text.get_window_extent(renderer)
+        assert any(p.x0 <= box.x0 and box.x1 <= p.x1 for p in patches), text.get_text()
+
+
 @pytest.mark.parametrize(("call", "fragment"), [
     (lambda: architecture_graph(tiny_cnn(2, 3), layers="nothing"), "layers='nothing'"),
     (lambda: plot_architectures([]), "got none"),
     (lambda: plot_vgg_configurations({}), "got none"),
+    (lambda: plot_architecture(tiny_cnn(2, 3), layout="tablet"), "got 'tablet'"),
+    (lambda: plot_vgg_configurations({"A": models.vgg("A")}, layout=7), "got 7"),
 ])  # fmt: skip
 def test_bad_arguments_raise_value_error_naming_them(call, fragment):
     with pytest.raises(ValueError, match=fragment):
