@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
+import subprocess
 import warnings
 from importlib import resources
 from pathlib import Path
@@ -26,11 +28,114 @@ from pathlib import Path
 import cnncourse
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
-CHECKOUT_RELEASES = PACKAGE_ROOT.parent / "exercises"
-# Where the course lives online: the Colab links and the setup cell's install come from here.
-REPOSITORY = "https://github.com/cnncourse/cnn-course"
-COLAB_URL = "https://colab.research.google.com/github/cnncourse/cnn-course/blob/main"
+COURSE_ROOT = PACKAGE_ROOT.parent  # the course repository, in a checkout
+CHECKOUT_RELEASES = COURSE_ROOT / "exercises"
 SETUP_CELL_ID = "cnncourse-setup"
+
+
+# ----------------------------------------------------------------------------- where it lives
+# The course's address is set once, as the book's `repository: url:` (and `branch:`) in
+# _config.yml; a checkout whose _config.yml has none takes its git remote `origin`. An installed
+# package has neither: it reads the address its labs were released with (their setup cell).
+# `cnncourse release` writes it into the setup cells and the course's links (README.md,
+# book/*.md: `follow_repository`).
+DEFAULT_REPOSITORY = "https://github.com/cnncourse/cnn-course"
+_CONFIG_REPOSITORY = re.compile(r"^repository:[ \t]*\n((?:[ \t]+.*\n?)*)", re.M)
+_RELEASED_FROM = re.compile(r"git\+(https://[^@\s\"']+)@v")
+
+
+def _config_repository(root: Path) -> dict[str, str]:
+    """The `repository:` block of root/_config.yml as {key: value} ({} without one)."""
+    config = Path(root) / "_config.yml"
+    block = _CONFIG_REPOSITORY.search(config.read_text()) if config.is_file() else None
+    if block is None:
+        return {}
+    pairs = (line.split(":", 1) for line in block[1].splitlines() if ":" in line)
+    return {key.strip(): value.split(" #")[0].strip().strip("\"'") for key, value in pairs}
+
+
+def _git_remote(root: Path) -> str | None:
+    """root's git remote `origin` as an https address, or None."""
+    try:
+        done = subprocess.run(["git", "-C", str(root), "remote", "get-url", "origin"],
+                              capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    url = done.stdout.strip() if done.returncode == 0 else ""
+    if not url:
+        return None
+    url = re.sub(r"^git@([^:]+):", r"https://\1/", url)
+    return url.removesuffix(".git")
+
+
+def _released_repository() -> str | None:
+    """The address the shipped lab releases install from (their setup cell), or None."""
+    try:
+        releases = releases_dir()
+    except FileNotFoundError:
+        return None
+    for notebook in sorted(releases.glob("*/*.ipynb")):
+        found = _RELEASED_FROM.search(notebook.read_text(encoding="utf-8"))
+        if found:
+            return found[1]
+    return None
+
+
+def repository_url(root: Path = COURSE_ROOT) -> str:
+    """The course's repository address (no trailing slash): see the section's comment."""
+    url = _config_repository(root).get("url") or _git_remote(root)
+    if not url and Path(root).resolve() != COURSE_ROOT:
+        return repository_url(COURSE_ROOT)  # a course folder of its own: this package's
+    url = (url or _released_repository() or DEFAULT_REPOSITORY).rstrip("/")
+    if not re.fullmatch(r"https://[\w.-]+/[\w.-]+/[\w.-]+", url):
+        raise ValueError(f"the course's repository address must look like "
+                         f"https://github.com/OWNER/NAME; got {url!r} (set it in _config.yml)")
+    return url
+
+
+def repository_branch(root: Path = COURSE_ROOT) -> str:
+    """The branch the links point into: _config.yml's `repository: branch:`, else main."""
+    return _config_repository(root).get("branch") or "main"
+
+
+def colab_base(repository: str, branch: str = "main") -> str:
+    """Colab's address of the repository's files at `branch` (Colab opens GitHub files)."""
+    return f"https://colab.research.google.com/github/" \
+           f"{repository.removeprefix('https://github.com/')}/blob/{branch}"
+
+
+# Where the course lives online: the Colab links and the setup cell's install come from here.
+REPOSITORY = repository_url()
+COLAB_URL = colab_base(REPOSITORY, repository_branch())
+
+# The course's own links to itself, as README.md and book/*.md write them (any owner and name).
+_NAME = r"[\w.-]+/[\w.-]+"
+_LINKS = [
+    (re.compile(rf"https://colab\.research\.google\.com/github/{_NAME}/blob/[\w.-]+/"),
+     lambda repo, branch: f"{colab_base(repo, branch)}/"),
+    (re.compile(rf"https://github\.com/{_NAME}/blob/[\w.-]+/exercises/"),
+     lambda repo, branch: f"{repo}/blob/{branch}/exercises/"),
+    (re.compile(rf"git\+https://github\.com/{_NAME}(?=[@\"' ])"),
+     lambda repo, branch: f"git+{repo}"),
+    (re.compile(rf"git clone https://github\.com/{_NAME} && cd [\w.-]+"),
+     lambda repo, branch: f"git clone {repo} && cd {repo.rsplit('/', 1)[1]}"),
+]
+
+
+def follow_repository(root: Path, repository: str, branch: str = "main") -> list[Path]:
+    """Point the course's links in root/README.md and root/book/*.md at `repository`; return
+    the files that changed."""
+    changed = []
+    for path in [Path(root) / "README.md", *sorted((Path(root) / "book").glob("*.md"))]:
+        if not path.is_file():
+            continue
+        text = original = path.read_text(encoding="utf-8")
+        for pattern, link in _LINKS:
+            text = pattern.sub(lambda _, link=link: link(repository, branch), text)
+        if text != original:
+            path.write_text(text, encoding="utf-8")
+            changed.append(path)
+    return changed
 
 
 def package_version() -> str:
@@ -98,19 +203,23 @@ def check_version(lab: str, released_with: str) -> bool:
     return False
 
 
-def colab_link(lab: str) -> str:
-    """Address that opens the student release of `lab` in Google Colab."""
-    return f"{COLAB_URL}/exercises/{lab}/{lab}.ipynb"
+def colab_link(lab: str, root: Path | None = None) -> str:
+    """Address that opens the student release of `lab` in Google Colab (of the course in
+    `root`; default: this package's)."""
+    base = COLAB_URL if root is None else colab_base(repository_url(root), repository_branch(root))
+    return f"{base}/exercises/{lab}/{lab}.ipynb"
 
 
 # ----------------------------------------------------------------------------- the setup cell
-def setup_cell_source(lab: str, version: str, *, keras: bool = False) -> str:
+def setup_cell_source(lab: str, version: str, *, keras: bool = False,
+                      repository: str | None = None) -> str:
     """Code of a lab's first code cell: install cnncourse when missing, then check its version.
 
     keras: the lab imports Keras, so the install takes the [keras] extra (a TensorFlow that is
-    already there, as on Colab, is kept).
+    already there, as on Colab, is kept). repository: where it installs from (REPOSITORY).
     """
     extra = "[keras]" if keras else ""
+    repository = repository or REPOSITORY
     return (
         f"# Setup: installs the course package (cnncourse {version}) where it is missing, as on\n"
         f"# Colab; where it is installed (your Jupyter, the grader) it only checks the version.\n"
@@ -120,17 +229,19 @@ def setup_cell_source(lab: str, version: str, *, keras: bool = False) -> str:
         f"\n"
         f'if importlib.util.find_spec("cnncourse") is None:\n'
         f"    subprocess.check_call([sys.executable, \"-m\", \"pip\", \"install\", \"--quiet\",\n"
-        f"                           \"cnncourse{extra} @ git+{REPOSITORY}@v{version}\"])\n"
+        f"                           \"cnncourse{extra} @ git+{repository}@v{version}\"])\n"
         f"import cnncourse.labs\n"
         f"\n"
         f'cnncourse.labs.check_version("{lab}", "{version}")'
     )
 
 
-def stamp_setup_cell(notebook_path: Path, version: str | None = None) -> bool:
+def stamp_setup_cell(notebook_path: Path, version: str | None = None,
+                     repository: str | None = None) -> bool:
     """Make the setup cell a lab's first code cell and record the version in its metadata.
 
-    Idempotent: returns True when the file changed. The lab's name is the notebook's stem.
+    Idempotent: returns True when the file changed. The lab's name is the notebook's stem;
+    repository: where the cell installs from (default REPOSITORY).
     """
     version = version or package_version()
     notebook_path = Path(notebook_path)
@@ -149,7 +260,8 @@ def stamp_setup_cell(notebook_path: Path, version: str | None = None) -> bool:
             "grade": False, "grade_id": SETUP_CELL_ID, "locked": True, "schema_version": 3,
             "solution": False}},
         "outputs": [],
-        "source": setup_cell_source(lab, version, keras=uses_keras).splitlines(keepends=True),
+        "source": setup_cell_source(lab, version, keras=uses_keras,
+                                    repository=repository).splitlines(keepends=True),
     }
     if (notebook.get("nbformat"), notebook.get("nbformat_minor", 0)) < (4, 5):
         # cell ids arrived with nbformat 4.5; a 4.4 notebook with one id would be invalid

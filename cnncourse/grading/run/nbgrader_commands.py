@@ -126,14 +126,24 @@ def release_labs(course: Course, labs: list[str] | None = None) -> list[str]:
 
     First the source notebook gets the setup cell of this package's version
     (`cnncourse.labs.stamp_setup_cell`): Colab installs that version, a different one warns.
+    It installs from the course's repository (`cnncourse.labs.repository_url`: the book's
+    _config.yml, or the git remote), which the course's links in README.md and book/*.md are
+    then pointed at (`follow_repository`).
     """
-    from cnncourse.labs import stamp_setup_cell
+    from cnncourse.labs import (
+        follow_repository,
+        repository_branch,
+        repository_url,
+        stamp_setup_cell,
+    )
 
     labs = labs or [lab for lab in course.labs if (course.source / lab).is_dir()]
+    repository = repository_url(course.root)
     for lab in labs:
         course.check_lab(lab)
-        stamp_setup_cell(course.source / lab / f"{lab}.ipynb")
+        stamp_setup_cell(course.source / lab / f"{lab}.ipynb", repository=repository)
         nbgrader_command(course, "generate_assignment", lab, "--force")
+    follow_repository(course.root, repository, repository_branch(course.root))
     return labs
 
 
