@@ -52,7 +52,11 @@ from cnncourse.grading.run.nbgrader_commands import (
 )
 from cnncourse.grading.run.pool import LocalPool, Pool
 from cnncourse.grading.run.preflight import STUDENT as PREFLIGHT_STUDENT
-from cnncourse.grading.run.preflight import check_preflight, write_solution_submission
+from cnncourse.grading.run.preflight import (
+    check_preflight,
+    stderr_notes,
+    write_solution_submission,
+)
 from cnncourse.grading.run.sandbox import ResourceLimits, bubblewrap_probe
 
 __all__ = ["Course", "GradingOptions", "grade_lab", "format_summary", "GradingInterrupted"]
@@ -213,15 +217,9 @@ def grade_students(
     scratch: Path,
 ) -> list[Result]:
     """Open the pool, build the template, preflight, grade and record (see the module doc)."""
-    timeout, cell_timeout = resolved_timeouts(course, options, lab)
     pool, mode = open_pool(options, scratch)
     try:
-        template = build_template(course, lab, scratch / "template")
-        settings = dict(
-            template=str(template), config_file=str(template / "nbgrader_config.json"),
-            cell_timeout=cell_timeout, timeout=timeout, use_bubblewrap=mode == "bubblewrap",
-            limits=asdict(submission_limits(template, lab, timeout, options)),
-        )  # fmt: skip
+        settings = job_settings(course, lab, options, mode, scratch / "template")
         if not options.skip_preflight:
             preflight(course, lab, pool, settings, scratch)
         ensure_assignment(course, lab)  # the course gradebook is touched after preflight only
@@ -232,6 +230,33 @@ def grade_students(
         raise
     pool.close()
     return results
+
+
+def job_settings(course: Course, lab: str, options: GradingOptions, mode: str, where: Path) -> dict:
+    """The Job fields every job of the run shares, with the lab's template built in `where`."""
+    timeout, cell_timeout = resolved_timeouts(course, options, lab)
+    template = build_template(course, lab, where)
+    return dict(
+        template=str(template), config_file=str(template / "nbgrader_config.json"),
+        cell_timeout=cell_timeout, timeout=timeout, use_bubblewrap=mode == "bubblewrap",
+        limits=asdict(submission_limits(template, lab, timeout, options)),
+    )  # fmt: skip
+
+
+def check_solution(course: Course, lab: str, options: GradingOptions | None = None) -> Result:
+    """Preflight alone: grade the lab's own solution through the pool and sandbox the options
+    ask for, as `grade_lab` does first; PreflightError unless it gets full marks. Records
+    nothing."""
+    options = options or GradingOptions()
+    course.check_lab(lab)
+    python_scripts_on_path()
+    with tempfile.TemporaryDirectory(prefix="cnncourse-grading-") as scratch:
+        pool, mode = open_pool(options, Path(scratch))
+        try:
+            settings = job_settings(course, lab, options, mode, Path(scratch) / "template")
+            return preflight(course, lab, pool, settings, Path(scratch))
+        finally:
+            pool.close(cancel=True)
 
 
 def submission_limits(
@@ -270,6 +295,8 @@ def preflight(course: Course, lab: str, pool: Pool, settings: dict, scratch: Pat
     if not result.full_marks:
         keep_log(course, lab, result)
         check_preflight(result, lab, log_file(course, lab, PREFLIGHT_STUDENT))
+    for note in stderr_notes(result):
+        print(f"preflight: the solution's {note}", file=sys.stderr)
     return result
 
 

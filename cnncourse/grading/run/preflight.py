@@ -63,6 +63,7 @@ CAUSES = (
     ),
 )
 DEFAULT_CAUSE = "the grading pipeline itself failed here: read the worker log"
+STDERR_NOTE = "wrote on stderr"  # the worker's note of a test cell whose stderr it kept
 
 
 class PreflightError(RuntimeError):
@@ -101,6 +102,11 @@ def write_solution_submission(template: Path, lab: str, folder: Path) -> Path:
     submission.mkdir(parents=True, exist_ok=True)
     nbformat.write(solution_notebook(source, release), submission / f"{lab}.ipynb")
     return submission
+
+
+def stderr_notes(result: Result) -> list[str]:
+    """The worker's notes of test cells that wrote on stderr (kept, not counted as failures)."""
+    return [reason for reason in result.reasons if STDERR_NOTE in reason]
 
 
 def likely_cause(text: str) -> str:

@@ -36,9 +36,10 @@ from pathlib import Path
 
 import nbformat
 from nbconvert.preprocessors import Preprocessor
-from traitlets import Bool, Integer
+from traitlets import Bool, Integer, Unicode
 
 from cnncourse.grading.run.jobs import CellGrade, Job, Result
+from cnncourse.grading.run.preflight import STDERR_NOTE
 from cnncourse.grading.run.sandbox import (
     ResourceLimits,
     SandboxSpec,
@@ -52,6 +53,7 @@ from cnncourse.grading.run.validation import LabCells, check_submission
 MAX_REASON = 160  # characters of one failing test's message in the summary
 TRUNCATED = "... Output truncated ..."  # nbgrader's own marker (LimitOutput)
 WORKER_MEMORY = 8 * 1024**3  # soft address-space limit of a worker: an output flood stops here
+NOTES = "notes.txt"  # in the job's folder: what the preprocessors tell the summary, one per line
 
 
 def grade(job: Job) -> Result:
@@ -171,10 +173,12 @@ def _worker_config(job: Job, course: Path, spec: SandboxSpec):
     overrides.KernelManager.ip = str(Path(spec.runtime_dir) / "kernel")
     overrides.KernelManager.connection_file = str(Path(spec.runtime_dir) / "kernel.json")
     overrides.InsertGuard.reap_strays = job.use_bubblewrap
+    overrides.StderrIsNotFailure.notes_file = str(Path(job.job_dir) / NOTES)
     overrides.Autograde.autograde_preprocessors = [
         InsertGuard,
         Execute,
         RemoveGuard,
+        StderrIsNotFailure,
         TruncateOutput,
         IgnorePattern,
         ClearMetadataPreprocessor,
@@ -221,6 +225,8 @@ def _read_result(job: Job, course: Path, outcome: dict) -> Result:
         score, max_score = float(submission.score), float(submission.max_score)
     executed = nbformat.read(autograded / f"{job.lab}.ipynb", as_version=4)
     status, reasons = _execution_notes(executed)
+    notes = Path(job.job_dir) / NOTES
+    reasons += notes.read_text().splitlines() if notes.exists() else []
     return Result(job.student, status, score, max_score, reasons, grades, str(autograded))
 
 
@@ -269,6 +275,38 @@ def truncate_outputs(cell: nbformat.NotebookNode, max_chars: int) -> None:
             output.text = output.text[:left] + f"\n{TRUNCATED}"
         left -= len(output.text)
     cell.outputs = [o for o in cell.get("outputs", []) if o.get("text", True) != ""]
+
+
+class StderrIsNotFailure(Preprocessor):
+    """What a test cell's stderr means in this course: a failed check raises; a warning is not a
+    failure. nbgrader gives 0 to a test cell with any stderr output (`determine_grade`), so a
+    numpy RuntimeWarning, a TensorFlow log line or a DeprecationWarning that correct code happens
+    to trigger would cost the student the cell with no error to show. Here the stderr of a graded
+    code cell that did not raise becomes stdout (the student still sees it), and the cell and its
+    first line are noted for the summary and preflight. A cell that raised keeps everything."""
+
+    enabled = Bool(True)
+    notes_file = Unicode("", help="file to append a line per cell whose stderr was kept").tag(
+        config=True
+    )
+
+    def preprocess_cell(self, cell, resources, index):
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
+            return cell, resources
+        outputs = cell.get("outputs", [])
+        if any(o.get("output_type") == "error" for o in outputs):
+            return cell, resources
+        stderr = [o for o in outputs if o.get("output_type") == "stream" and o.name == "stderr"]
+        for output in stderr:
+            output.name = "stdout"
+        if stderr and self.notes_file:
+            lines = [line.strip() for o in stderr for line in o.text.splitlines() if line.strip()]
+            first = lines[0][:MAX_REASON] if lines else ""
+            with open(self.notes_file, "a") as notes:
+                notes.write(f"{meta.get('grade_id')}: {STDERR_NOTE}, not counted as a failure: "
+                            f"{first!r}\n")  # fmt: skip
+        return cell, resources
 
 
 class TruncateOutput(Preprocessor):

@@ -97,6 +97,22 @@ def test_a_solution_failing_its_own_test_stops_the_run(tmp_path):
     assert recorded(course) == {}
 
 
+def warning_in_test(source) -> None:
+    cell(source, "test_conv1d").source += (
+        "\nimport sys\nprint('joblib: [Errno 13] Permission denied, serial mode', file=sys.stderr)"
+    )
+
+
+def test_a_test_cell_writing_on_stderr_is_named_and_quoted_not_failed(tmp_path, capsys):
+    course = course_with(tmp_path, warning_in_test)
+    (result,) = grade_lab(course, TINY, options=FAST)
+    said = capsys.readouterr().err
+    assert (result.status, result.score, result.max_score) == ("ok", 3, 3)
+    assert ("preflight: the solution's test_conv1d: wrote on stderr, not counted as a failure: "
+            "'joblib: [Errno 13] Permission denied, serial mode'") in said  # fmt: skip
+    assert recorded(course) == {"ada": 3.0}
+
+
 def test_the_package_the_driver_imported_is_the_one_graded_with(tmp_path):
     """The course folder holds a broken `cnncourse/` copy and is the current folder: the
     workers and kernels must still import the driver's package (here the installed one)."""
