@@ -126,6 +126,8 @@ MISTAKES: dict[str, str] = {
     "iou_absent_class": "absent class: NaN for a class in neither mask, not 0 or 1",
     "iou_is_dice": "Dice score 2|A n B| / (|A| + |B|), not the IoU |A n B| / |A u B|",
     "iou_pixel_accuracy": "that is the pixel accuracy, not the intersection over union",
+    "iou_whole_image": "divided by the image size: the union is |P u T| of class c",
+    "output_not_softmax": "the output is not a softmax: each pixel's scores must sum to 1",
     "mean_includes_absent": "absent classes counted: skip their NaN with np.nanmean",
     "shift_wrong_direction": "moved the wrong way: positive dy, dx move it down and right",
     "shift_wraps_around": "the shift wraps around: pixels that leave must not come back",
@@ -704,7 +706,11 @@ def check_gradients(name: str, got: Sequence[object], expected: Sequence[object]
     ok = f"{' and '.join(right)} {'is' if len(right) == 1 else 'are'} right" if right else ""
     if diagnosed:
         _, named, mistake = diagnosed[0]
-        others = [p for p in problems if p != named]
+        cause = named.split(": ", 1)[-1]
+        same = [(g, n) for g, n, _ in diagnosed[1:] if n.split(": ", 1)[-1] == cause]
+        others = [p for p in problems if p != named and p not in {n for _, n in same}]
+        if same:  # one cause seen in several gradients: said once
+            others.insert(0, f"the same in {', '.join(g for g, _ in same)}")
         raise failure(name, named, details="; ".join(
             [*others, ok] if others or ok else []), mistake=mistake)
     raise failure(name, "; ".join(problems) + (f"; {ok}" if ok else ""))

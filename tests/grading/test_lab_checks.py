@@ -224,3 +224,38 @@ def test_a_backward_crashing_on_the_cache_names_it():
     line, _ = first_line_and_id(lab_checks.check_conv2d_backward, expects_padded, X4, W4, B4,
                                 1, 2, RNG.normal(size=(2, 8, 10, 4)))
     assert "cache" in line
+
+
+def test_iou_over_the_whole_image_is_named():
+    truth = np.array([[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 0, 0]])
+    predicted = np.array([[0, 1, 1, 1], [0, 0, 1, 0], [2, 0, 0, 3]])
+
+    def whole_image(p, t, n):  # the union taken as every pixel of the image
+        return np.array([np.sum((p == c) & (t == c)) / p.size for c in range(n)])
+
+    line, ids = first_line_and_id(lab_checks.check_iou_per_class, whole_image, predicted,
+                                  truth, 5)
+    assert ids == ["iou_whole_image"] and "image size" in line
+
+
+def test_a_transposed_kernel_read_as_khkwcf_is_named_when_it_crashes():
+    def transpose_cf(x, w, b, stride=1, padding=0):
+        N, H, W, C = x.shape
+        KH, KW, _, F = w.shape  # the student's slip: F taken from the last axis
+        full = np.zeros((N, (H - 1) * stride + KH, (W - 1) * stride + KW, F))
+        for i in range(H):
+            for j in range(W):
+                full[:, i * stride: i * stride + KH, j * stride: j * stride + KW] += np.einsum(
+                    "nc,uvfc->nuvf", x[:, i, j], w)
+        return full + b, (x, w, b, stride, padding)
+
+    x, w, b = RNG.normal(size=(2, 3, 4, 2)), RNG.normal(size=(2, 3, 3, 2)), RNG.normal(size=3)
+    _, ids = first_line_and_id(lab_checks.check_conv_transpose2d_forward, transpose_cf, x, w, b)
+    assert ids == ["transpose_kernel_channels_swapped"]
+
+
+def test_a_low_iou_from_logits_is_diagnosed_before_the_architecture():
+    logits = RNG.normal(size=(2, 4, 4, 4))
+    diagnosis, advice, mistake = lab_checks.lab6._advice(logits, None, 0.3, 0.7)
+    assert mistake == "output_not_softmax" and "softmax" in diagnosis
+    assert "skip connections" not in advice

@@ -33,7 +33,7 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[2]
-NUMPY_LABS = ["lab1_convolution", "lab2_conv_layer", "lab3_pooling",
+NUMPY_LABS = ["lab1_convolution", "lab2_conv_layer", "lab3_pooling", "lab4_lenet",
               "lab6_transposed_segmentation"]
 SOLUTION_REGION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
 CELL_SECONDS = 60  # a mutant stuck in one cell (a huge allocation, a long loop) is killed
@@ -70,6 +70,19 @@ FUNCTION_TESTS = {
         "avgpool2d_forward": ["test_avgpool2d_forward"],
         "avgpool2d_backward": ["test_avgpool2d_backward"],
     },
+    "lab4_lenet": {
+        "conv2d_forward": ["test_layers"],
+        "conv2d_backward": ["test_layers"],
+        "maxpool2d_forward": ["test_layers"],
+        "maxpool2d_backward": ["test_layers"],
+        "init_lenet": ["test_init_lenet"],
+        "softmax_cross_entropy": ["test_softmax_cross_entropy"],
+        "lenet_forward": ["test_lenet_forward"],
+        "lenet_backward": ["test_lenet_backward"],
+        "sgd_step": ["test_train_lenet"],
+        "train_lenet": ["test_train_lenet"],
+        "accuracy": ["test_train_lenet"],
+    },
     "lab6_transposed_segmentation": {
         "conv_transpose2d_forward": ["test_conv_transpose2d_forward",
                                      "test_conv_transpose2d_stride_padding"],
@@ -84,7 +97,7 @@ FUNCTION_TESTS = {
 KERAS_CELLS = {"lab6_transposed_segmentation": {
     "setup-segmentation", "encoder_decoder", "train-segmenter", "test_encoder_decoder",
     "setup-transfer", "fine_tune", "test_transfer_classifier", "train-transfer",
-    "test_fine_tune"}}
+    "test_fine_tune"}, "lab4_lenet": {"keras_lenet", "test_keras_lenet"}}
 
 
 @dataclass(frozen=True)

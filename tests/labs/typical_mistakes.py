@@ -181,6 +181,37 @@ MISTAKES = {
                 "out += x[:, u : u + stride * Ho : stride, v : v + stride * Wo : stride, :]",
                 "out += x[:, u : u + Ho, v : v + Wo, :]", r"stride"),
     ],
+    "lab4_lenet": [
+        Mistake("init_lecun", "init_lenet", "np.sqrt(2.0 / fan_in)", "np.sqrt(1.0 / fan_in)",
+                r"LeCun|sqrt\(2"),
+        Mistake("init_float64", "init_lenet",
+                "(rng.normal(size=shape) * np.sqrt(2.0 / fan_in)).astype(np.float32)",
+                "rng.normal(size=shape) * np.sqrt(2.0 / fan_in)", r"float32"),
+        Mistake("softmax_not_divided", "softmax_cross_entropy", "return float(loss), dlogits / N",
+                "return float(loss), dlogits", r"divided by the batch"),
+        Mistake("softmax_summed", "softmax_cross_entropy",
+                "loss = -log_p[np.arange(N), labels].mean()",
+                "loss = -log_p[np.arange(N), labels].sum()", r"summed|mean"),
+        Mistake("softmax_overflow", "softmax_cross_entropy",
+                "shifted = logits - logits.max(axis=1, keepdims=True)", "shifted = logits",
+                r"overflow|largest logit"),
+        Mistake("forward_no_relu_c3", "lenet_forward",
+                "m2, p2 = maxpool2d_forward(np.maximum(a2, 0))", "m2, p2 = maxpool2d_forward(a2)",
+                r"no ReLU after C3"),
+        Mistake("forward_flatten_channels_first", "lenet_forward",
+                "f = m2.reshape(len(x), -1)", "f = m2.transpose(0, 3, 1, 2).reshape(len(x), -1)",
+                r"channels first"),
+        Mistake("forward_cache_after_relu", "lenet_forward", '"a1": a1,',
+                '"a1": np.maximum(a1, 0),', r"ReLU|pre-activation"),
+        Mistake("backward_no_relu_mask", "lenet_backward",
+                'd = (dlogits @ p["w5"].T) * (cache["a4"] > 0)', 'd = dlogits @ p["w5"].T',
+                r"ReLU"),
+        Mistake("backward_w3_transposed", "lenet_backward",
+                'grads["w3"], grads["b3"] = cache["f"].T @ d, d.sum(axis=0)',
+                'grads["w3"], grads["b3"] = d.T @ cache["f"], d.sum(axis=0)', r"transposed"),
+        Mistake("accuracy_per_batch", "train_lenet", "return hits / len(x)", "return hits / 500",
+                r"accuracy|fraction"),
+    ],
     "lab6_transposed_segmentation": [
         Mistake("forward_no_crop", "conv_transpose2d_forward",
                 "out = full[:, padding : Hf - padding, padding : Wf - padding, :] + b",
@@ -220,6 +251,12 @@ MISTAKES = {
                 "ious[c] = np.sum((predicted == c) & (truth == c)) / union",
                 "ious[c] = 2 * np.sum((predicted == c) & (truth == c)) / "
                 "(np.sum(predicted == c) + np.sum(truth == c))", r"dice"),
+        Mistake("iou_whole_image", "iou",  # named since issue 21
+                "ious[c] = np.sum((predicted == c) & (truth == c)) / union",
+                "ious[c] = np.sum((predicted == c) & (truth == c)) / predicted.size",
+                r"image size|union"),
+        Mistake("forward_kernel_cf", "conv_transpose2d_forward",  # crashed raw before
+                "KH, KW, F, _ = w.shape", "KH, KW, _, F = w.shape", r"\(KH, KW, F, C\)"),
         Mistake("mean_with_absent", "iou",
                 "return float(np.nanmean(iou_per_class(predicted, truth, num_classes)))",
                 "return float(np.mean(np.nan_to_num(iou_per_class(predicted, truth, "
@@ -321,7 +358,8 @@ def causes_not_whole(report: str) -> list[str]:
     """Catalogued diagnoses named in the report ([mistake: id]) whose text is not there whole."""
     from cnncourse.grading.checks import MISTAKES, mistake_ids_in
 
-    shown = "\n".join("\n".join(message) for message in messages(report))
+    # a line too long for validate continues on the next, indented by two spaces
+    shown = "\n".join("\n".join(message) for message in messages(report)).replace("\n  ", " ")
     return [MISTAKES[m] for m in mistake_ids_in(shown) if m != "crashed"
             and MISTAKES[m] not in shown]
 

@@ -1,9 +1,10 @@
 """The checks of each lab function, each consulting that function's catalogue of known mistakes.
 
 One `check_<function>` per graded function of the labs whose functions are graded one by one
-(labs 1, 2, 3 and 6; labs 4 and 5 check their Keras models inline in their notebooks), used by
-the visible and by the hidden tests alike, so that every check of a function names the same
-mistakes. One module per lab (`lab1`, `lab2`, `lab3`, `lab6`) beside what they share (`common`);
+(labs 1, 2, 3, 4 and 6; lab 5 and lab 4's Keras section check their models inline in their
+notebooks), used by the visible and by the hidden tests alike, so that every check of a function
+names the same mistakes. One module per lab (`lab1`, `lab2`, `lab3`, `lab4`, `lab6`) beside what
+they share (`common`);
 the notebooks call them all through this package, as `lab_checks.check_conv2d_forward(...)`.
 Each check
 
@@ -59,6 +60,14 @@ from cnncourse.grading.lab_checks.lab3 import (
     pool_why,
     reference_pool,
 )
+from cnncourse.grading.lab_checks.lab4 import (
+    check_init_lenet,
+    check_layers,
+    check_lenet_backward,
+    check_lenet_forward,
+    check_softmax_cross_entropy,
+    check_train_lenet,
+)
 from cnncourse.grading.lab_checks.lab6 import (
     check_conv_transpose2d_backward,
     check_conv_transpose2d_forward,
@@ -108,6 +117,12 @@ __all__ = [
     "check_pool_forward",
     "check_maxpool_backward",
     "check_avgpool_backward",
+    "check_layers",
+    "check_init_lenet",
+    "check_softmax_cross_entropy",
+    "check_lenet_forward",
+    "check_lenet_backward",
+    "check_train_lenet",
     "transpose_why",
     "reference_transpose",
     "transpose_mistakes",

@@ -88,7 +88,26 @@ def check_conv_transpose2d_forward(student: Callable, x: object, w: object, b: o
         label, out_of_student, lambda x_, w_, **k: reference_transpose(x_, w_, b, **k), x, w,
         kernel_axes=(0, 1), forbidden=forbidden, stride=stride, padding=padding,
         mistakes=transpose_mistakes(x, w, b, stride, padding),
-        why=transpose_why(x.shape, w.shape, stride, padding))
+        why=transpose_why(x.shape, w.shape, stride, padding),
+        crash_hint=kernel_layout_hint(w.shape))
+
+
+def kernel_layout_hint(w_shape: tuple) -> checks.CrashHint:
+    """Names a kernel read as (KH, KW, C, F) when the student's code crashes with F (or C)
+    taken from the wrong axis of w (their shapes then disagree)."""
+    _, _, F, C = w_shape
+
+    def hint(variables: dict[str, object], error: BaseException) -> str | None:
+        if F == C:
+            return None
+        if variables.get("F") == C or variables.get("C") == F and "F" not in variables:
+            return "transpose_kernel_channels_swapped"
+        if "einsum" in str(error) or "broadcast" in str(error):
+            return ("transpose_kernel_channels_swapped#(if you read w as (KH, KW, C, F): your "
+                    "shapes then disagree)")
+        return None
+
+    return hint
 
 
 def check_conv_transpose2d_backward(student: Callable, x: object, w: object, b: object,
@@ -157,6 +176,8 @@ def iou_mistakes(predicted: np.ndarray, truth: np.ndarray, num_classes: int) -> 
         "iou_pixel_accuracy": per_class(lambda p, t: np.mean(p == t)),
         "iou_pixel_accuracy#that is |P n T| / |T| (the recall)": per_class(
             lambda p, t: np.sum(p & t) / np.sum(t)),
+        "iou_whole_image#IoU_c = |P n T| / |P u T| with P, T the pixels of class c": per_class(
+            lambda p, t: np.sum(p & t) / p.size),
     }
 
 
@@ -209,6 +230,10 @@ def check_mean_iou(student: Callable, predicted: object, truth: object, num_clas
 
 
 # ============================================================ Keras
+def _join(*lines: str) -> str:
+    return "\n".join(line for line in lines if line)
+
+
 def _layers_of(model: object) -> list:
     """Every layer of a Keras model, nested models included."""
     found = []
@@ -237,15 +262,32 @@ def check_encoder_decoder(build: Callable, trained: object, test_set: object, *,
         raise checks.failure(name, "no Conv2DTranspose with stride 2: the decoder must upsample",
                              details="with a transposed convolution, the subject of this lab")
     images, masks = test_set.images, test_set.masks
-    predicted = np.asarray(trained.predict(images, verbose=0)).argmax(axis=-1)
-    ious = metrics.iou_per_class(predicted, masks, num_classes)
+    scores = np.asarray(trained.predict(images, verbose=0))
+    ious = metrics.iou_per_class(scores.argmax(axis=-1), masks, num_classes)
     score = float(np.nanmean(ious))
     if not score >= threshold:
-        raise checks.failure(
-            "encoder-decoder", f"mean IoU {score:.3f} on new images, below {threshold}",
-            details="IoU per class " + ", ".join(
-                f"{n}: {v:.2f}" for n, v in zip(test_set.class_names, ious, strict=True))
-            + ". Try the suggested layers, with skip connections.")
+        diagnosis, advice, mistake = _advice(scores, model, score, threshold)
+        raise checks.failure("encoder-decoder", diagnosis, mistake=mistake, details=_join(
+            advice, "IoU per class " + ", ".join(
+                f"{n}: {v:.2f}" for n, v in zip(test_set.class_names, ious, strict=True))))
+
+
+def _advice(scores: np.ndarray, model: object, score: float, threshold: float
+            ) -> tuple[str, str, str | None]:
+    """(diagnosis, advice, mistake id) of a low mean IoU: the output first (a softmax?), then
+    the architecture (skip connections?), then the training."""
+    low = f"mean IoU {score:.3f} on new images, below {threshold}"
+    sums = scores.sum(axis=-1)
+    if scores.min() < -1e-6 or not np.allclose(sums, 1.0, atol=1e-3):
+        return (checks.MISTAKES["output_not_softmax"],
+                f"they sum to {sums.min():.3g} to {sums.max():.3g} (logits?): end with "
+                f"activation='softmax'; {low}", "output_not_softmax")
+    import keras
+
+    merges = (keras.layers.Concatenate, keras.layers.Add)
+    if not any(isinstance(layer, merges) for layer in _layers_of(model)):
+        return low, "Try the suggested layers, with skip connections.", None
+    return low, "Train longer, or check the loss and the learning rate.", None
 
 
 def check_transfer_classifier(transfer: Callable, features: object, num_classes: int) -> None:
