@@ -132,11 +132,11 @@ def build_book() -> None:
 
 # pytest as the tasks run it: no .pytest_cache in the tree, matplotlib without a display.
 PYTEST = (BIN / "python", "-m", "pytest", "-p", "no:cacheprovider")
-# In parallel (pytest-xdist), one worker per core. A test module's module-scoped fixtures (a
-# graded class, a trained model) are built once per worker that runs one of its tests, so the
-# tests of a module stay together on one worker unless the module spreads them itself
-# (xdist_group marks, see tests/conftest.py).
-PARALLEL = ("--numprocesses", "auto", "--dist", "loadgroup")
+# In parallel (pytest-xdist), one worker per core, a test module's tests on one worker
+# (loadscope): its module-scoped fixtures (a graded class, a trained model, a student's install,
+# the pages read in Chromium) are built once, not once per worker. (xdist's finer `loadgroup`
+# does not group under pytest 9: it renames a private attribute pytest no longer reads.)
+PARALLEL = ("--numprocesses", "auto", "--dist", "loadscope")
 # What differs between the Keras backends: the tests marked `keras` run a second time under
 # JAX, except those whose Keras part is the same on every backend (marked `backend_neutral`:
 # parameter counts, diagrams drawn from a built model's layers).

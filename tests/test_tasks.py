@@ -1,8 +1,13 @@
-"""tasks.py: the package fingerprint that keeps the book's execution cache fresh."""
+"""tasks.py: the package fingerprint that keeps the book's execution cache fresh, the tasks'
+commands and arguments, and how they split the suite between xdist workers."""
 
 from __future__ import annotations
 
 import importlib.util
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -98,3 +103,29 @@ def test_test_builds_the_book_and_runs_everything_then_what_differs_under_jax(ta
     assert marker_expression(tensorflow) is None and "KERAS_BACKEND=jax" not in tensorflow
     assert "KERAS_BACKEND=jax" in jax
     assert marker_expression(jax) == "keras and not backend_neutral and not book"
+
+
+def test_a_module_fixture_is_built_once_when_the_tasks_run_tests_in_parallel(tasks, tmp_path):
+    """The tasks' xdist distribution keeps a module's tests on one worker, so a module-scoped
+    fixture (a graded class, a built model) is built once, not once per worker."""
+    (tmp_path / "test_shared.py").write_text(
+        "import pytest\n\n"
+        "@pytest.fixture(scope='module')\n"
+        "def built():\n"
+        f"    with open({str(tmp_path / 'builds.txt')!r}, 'a') as log:\n"
+        "        log.write('built\\n')\n\n"
+        "@pytest.mark.parametrize('i', range(12))\n"
+        "def test_uses(built, i):\n    pass\n")
+    (tmp_path / "test_plain.py").write_text(
+        "import pytest\n\n@pytest.mark.parametrize('i', range(12))\ndef test_plain(i):\n"
+        "    pass\n")
+    distribution = tasks.PARALLEL[tasks.PARALLEL.index("--dist"):][:2]
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-v", "-n", "2",
+         *distribution, "-c", os.devnull, "--rootdir", str(tmp_path), str(tmp_path)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-2000:]
+    assert (tmp_path / "builds.txt").read_text() == "built\n"
+    workers = re.findall(r"\[(gw\d)\] .*PASSED test_(shared|plain)", completed.stdout)
+    assert len(workers) == 24
+    assert len({worker for worker, module in workers if module == "shared"}) == 1

@@ -30,7 +30,8 @@ import pytest
 from cnncourse import models
 from cnncourse.models.cost import layer_cost, model_costs, multiply_adds
 
-pytestmark = pytest.mark.keras
+# Parameter counts of built models: the same on every backend, so run under TensorFlow only.
+pytestmark = [pytest.mark.keras, pytest.mark.backend_neutral]
 
 
 def trainable_count(model: keras.Model) -> int:

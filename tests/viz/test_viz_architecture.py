@@ -16,7 +16,8 @@ from cnncourse.viz.architecture import (
     vgg_column,
 )
 
-pytestmark = pytest.mark.keras
+# Drawn from the built layers' configs and shapes: the same on every backend, run under one.
+pytestmark = [pytest.mark.keras, pytest.mark.backend_neutral]
 
 PAGE_PIXELS = 700  # the book's text column
 MIN_POINTS = 9  # legible at the column width
