@@ -75,7 +75,10 @@ def _released_repository() -> str | None:
     except FileNotFoundError:
         return None
     for notebook in sorted(releases.glob("*/*.ipynb")):
-        found = _RELEASED_FROM.search(notebook.read_text(encoding="utf-8"))
+        try:
+            found = _RELEASED_FROM.search(notebook.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            continue
         if found:
             return found[1]
     return None
@@ -103,10 +106,6 @@ def colab_base(repository: str, branch: str = "main") -> str:
     return f"https://colab.research.google.com/github/" \
            f"{repository.removeprefix('https://github.com/')}/blob/{branch}"
 
-
-# Where the course lives online: the Colab links and the setup cell's install come from here.
-REPOSITORY = repository_url()
-COLAB_URL = colab_base(REPOSITORY, repository_branch())
 
 # The course's own links to itself, as README.md and book/*.md write them (any owner and name).
 _NAME = r"[\w.-]+/[\w.-]+"
@@ -153,6 +152,12 @@ def releases_dir() -> Path:
     raise FileNotFoundError(
         f"no lab releases found: neither {packaged} (installed package) nor "
         f"{CHECKOUT_RELEASES} (course checkout) exists; reinstall cnncourse")
+
+
+# Where the course lives online: the Colab links and the setup cell's install come from here
+# (after releases_dir, which an installed package reads it from).
+REPOSITORY = repository_url()
+COLAB_URL = colab_base(REPOSITORY, repository_branch())
 
 
 def available_labs() -> list[str]:
