@@ -88,6 +88,8 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
         help="ignore passages found in more than this share of the class (default 0.5; 1: none)")
     similarity.add_argument("--with-solution", action="store_true",
                             help="compare the lab's own solution too, as '(solution)'")
+    similarity.add_argument("--no-reference", action="store_true",
+                            help="do not compare answers with the cnncourse package's source")
     similarity.set_defaults(func=run_similarity)
 
     demo = subparsers.add_parser("demo", parents=[course], help="grade a synthetic class")
@@ -355,7 +357,8 @@ def run_similarity(args: argparse.Namespace) -> int:
     from cnncourse.grading.run.course import Course
 
     course = Course.load(args.course)
-    chosen = {"threshold": args.threshold, "common_share": args.common_share}
+    chosen = {"threshold": args.threshold, "common_share": args.common_share,
+              "with_reference": False if args.no_reference else None}
     options = SimilarityOptions(**{name: v for name, v in chosen.items() if v is not None})
     result = compare_lab(course, args.lab, submissions=args.submissions, options=options,
                          with_solution=args.with_solution)

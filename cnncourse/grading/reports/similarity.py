@@ -3,10 +3,11 @@
     result = compare_answers(release_notebook, {"ada": notebook, "bert": notebook, ...})
     cnncourse similarity lab1_convolution    # autograded/lab1_convolution_similarity.html
 
-Only the answer code counts: the source of the lab's solution cells (nbgrader `solution: true`)
-as each student left them. The release's version of those cells (signatures, docstrings,
-`# YOUR CODE HERE`) is boilerplate and never matches: its lines are blanked in each answer
-before fingerprinting, and its k-grams are copydetect boilerplate.
+All the code a student wrote counts (`student_code`): every copy of each solution cell
+(nbgrader `solution: true`) and every code cell they added, wherever; the release's read-only
+cells (tests, set-up) do not, nbgrader replaces them. The release's own code (signatures,
+docstrings, `# YOUR CODE HERE`) is boilerplate and never matches: its lines are blanked in each
+answer before fingerprinting, and its k-grams are copydetect boilerplate.
 
 Each answer goes through three normalisations before fingerprinting, so that what a copier
 changes cheaply changes nothing:
@@ -20,9 +21,15 @@ changes cheaply changes nothing:
    `V` or `F` and every string into `S`, so renaming changes nothing.
 
 Then copydetect (winnowing, Schleimer, Wilkerson & Aiken 2003) fingerprints k-grams of the
-normalised tokens. A passage found in more than `common_share` of the class is common knowledge
-(the formula the lab gives, `np.sqrt(gx ** 2 + gy ** 2)`) and is ignored like the release, as
-MOSS does with its -m option.
+normalised tokens. In a class of at least `common_min_class` answers, a passage found in more
+than `common_share` of them is common knowledge (the formula the lab gives,
+`np.sqrt(gx ** 2 + gy ** 2)`) and is ignored like the release, as MOSS does with its -m option;
+in a smaller class the rule is off (three copies in a class of five are three copies).
+
+Every student has the reference package installed, whose `nn/`, `arithmetic.py`, `metrics.py`
+and `filters.py` implement what the labs ask for: each answer is also compared with the source
+of every function there (`with_reference`, on by default), and the report names the functions
+it resembles most.
 
 A pair's score is the share of the shorter answer found in the other one: 1.0 when one answer
 is contained in the other. A score above the threshold is a reason to look at the two
@@ -68,9 +75,20 @@ class SimilarityOptions:
     guarantee: int = 30
     # Passages in more than this share of the submissions are common knowledge, not copying.
     common_share: float = 0.5
+    # The common-passage rule needs a class this large: in a smaller one "more than half" is a
+    # handful of students, as likely a ring of copies as a formula the lab gives (three identical
+    # copies in a class of five would vanish).
+    common_min_class: int = 6
     # Answers shorter than this many normalised characters (a stub left as released) are not
     # compared: there is nothing to copy.
     min_answer: int = 40
+    # Compare each answer with the package's own source of what the labs ask for (REFERENCE).
+    with_reference: bool = True
+    # Flag an answer when this share of it is found in the package. Lower than `threshold`: a
+    # copy of the package must be adapted to the lab's shapes (no batch or channel axes), so
+    # part of it is the copier's own. On tests/grading/reports/lab1_class.py the disguised copy
+    # of the package scores 0.48, the honest answers at most 0.13.
+    reference_threshold: float = 0.3
 
     def __post_init__(self) -> None:
         if not 0 < self.threshold <= 1:
@@ -82,6 +100,9 @@ class SimilarityOptions:
             )
         if not 0 < self.common_share <= 1:
             raise ValueError(f"common_share must be in (0, 1], got {self.common_share}")
+        if not 0 < self.reference_threshold <= 1:
+            raise ValueError(
+                f"reference_threshold must be in (0, 1], got {self.reference_threshold}")
 
 
 @dataclass
@@ -105,15 +126,30 @@ class Pair:
 
 
 @dataclass
+class ReferenceMatch:
+    """How much of one student's answer code is found in the package's own source."""
+
+    student: str
+    score: float  # share of the student's answer found in the package (0 to 1)
+    functions: list[tuple[str, int]]  # (module.function, characters matched), most first
+    passages: np.ndarray  # (2, M) start/end offsets in the student's normalised text
+
+
+@dataclass
 class SimilarityResult:
     pairs: list[Pair]  # every compared pair, highest score first
     answers: dict[str, Answer]
     not_compared: dict[str, str] = field(default_factory=dict)  # student -> why
     options: SimilarityOptions = field(default_factory=SimilarityOptions)
+    reference: list[ReferenceMatch] = field(default_factory=list)  # highest score first
 
     @property
     def flagged(self) -> list[Pair]:
         return [p for p in self.pairs if p.score >= self.options.threshold]
+
+    @property
+    def flagged_reference(self) -> list[ReferenceMatch]:
+        return [m for m in self.reference if m.score >= self.options.reference_threshold]
 
 
 # ----------------------------------------------------------------------------- answer code
@@ -136,6 +172,36 @@ def answer_cells(notebook: NotebookNode, ids: list[str]) -> dict[str, str]:
         if cell.cell_type == "code" and grade_id in ids and grade_id not in found:
             found[grade_id] = cell.source
     return {grade_id: found[grade_id] for grade_id in ids if grade_id in found}
+
+
+def student_code(notebook: NotebookNode, release: NotebookNode) -> dict[str, str]:
+    """{label: source} of every code cell a student can write in: each copy of each solution
+    cell (label: its grade_id, then "grade_id (copy 2)"...) and every cell without nbgrader
+    metadata, added anywhere ("cell 12", its position). The release's read-only cells (tests,
+    set-up) are left out: nbgrader replaces them at grading."""
+    read_only = {_grade_id(c) for c in release.cells if not _nbgrader(c).get("solution")} - {None}
+    code: dict[str, str] = {}
+    for index, cell in enumerate(notebook.cells):
+        grade_id = _grade_id(cell)
+        if cell.get("cell_type") != "code" or grade_id in read_only:
+            continue
+        label = grade_id or f"cell {index}"
+        copy = 2
+        while label in code:
+            label, copy = f"{grade_id or index} (copy {copy})", copy + 1
+        source = cell.get("source", "")
+        code[label] = source if isinstance(source, str) else "".join(source)
+    return code
+
+
+def _nbgrader(cell) -> dict:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return meta if isinstance(meta, dict) else {}
+
+
+def _grade_id(cell) -> str | None:
+    grade_id = _nbgrader(cell).get("grade_id")
+    return grade_id if isinstance(grade_id, str) else None
 
 
 def normalise(source: str) -> str:
@@ -249,17 +315,16 @@ def compare_answers(
     released text is boilerplate. Returns every pair that could be compared, highest first.
     """
     options = options or SimilarityOptions()
-    ids = solution_ids(release)
-    if not ids:
+    if not solution_ids(release):
         raise ValueError("the release notebook has no solution cells (nbgrader solution: true)")
-    released = "\n".join(normalise(s) for s in answer_cells(release, ids).values())
+    released = "\n".join(normalise(s) for s in student_code(release, release).values())
     boilerplate = _all_hashes(released, options)
     release_lines = {line.strip() for line in released.splitlines() if line.strip()}
 
     answers, masked, not_compared = {}, {}, {}
     for student, notebook in sorted(notebooks.items()):
-        cells = answer_cells(notebook, ids)
-        text = "\n".join(normalise(cells[i]) for i in ids if i in cells)
+        cells = student_code(notebook, release)
+        text = "\n".join(normalise(source) for source in cells.values())
         own = _mask_lines(text, release_lines)
         if len(own.strip()) < options.min_answer or not _all_hashes(own, options) - boilerplate:
             not_compared[student] = "no answer code beyond the release (stubs left as handed out)"
@@ -274,7 +339,12 @@ def compare_answers(
         del prints[student], answers[student]
     pairs = [_compare(a, b, prints) for a, b in itertools.combinations(sorted(prints), 2)]
     pairs.sort(key=lambda p: (-p.score, p.students))
-    return SimilarityResult(pairs, answers, not_compared, options)
+    reference = []
+    if options.with_reference:
+        plain = np.array(sorted(boilerplate), dtype=np.int64)  # the class's common code counts
+        own_prints = {s: _fingerprint(s, masked[s], options, plain) for s in answers}
+        reference = compare_with_reference(own_prints, options, plain)
+    return SimilarityResult(pairs, answers, not_compared, options, reference)
 
 
 def _mask_lines(text: str, release_lines: set[str]) -> str:
@@ -289,7 +359,10 @@ def _mask_lines(text: str, release_lines: set[str]) -> str:
 
 def _common_hashes(texts: dict[str, str], boilerplate: set[int],
                    options: SimilarityOptions) -> set[int]:  # fmt: skip
-    """k-grams found in more than `common_share` of the answers (and in more than 2)."""
+    """k-grams found in more than `common_share` of the answers (and in more than 2), in a
+    class of at least `common_min_class` answers (none in a smaller one)."""
+    if len(texts) < options.common_min_class:
+        return set()
     counts: Counter[int] = Counter()
     for text in texts.values():
         counts.update(_all_hashes(text, options) - boilerplate)
@@ -308,6 +381,84 @@ def _compare(a: str, b: str, prints: dict) -> Pair:
     return Pair((a, b), max(shares), shares, (slices_a.astype(int), slices_b.astype(int)))
 
 
+# ----------------------------------------------------------------------------- the package
+# What every student has installed and the labs ask them to write again: numpy layers, sizes and
+# counts, metrics, filters (paths inside the cnncourse package).
+REFERENCE = ("nn", "arithmetic.py", "metrics.py", "filters.py")
+PACKAGE = "(cnncourse package)"  # the other side of a reference match in the reports
+
+
+@dataclass(frozen=True)
+class ReferenceSource:
+    """The package's functions, normalised and joined: text[start:end] is one function."""
+
+    text: str
+    spans: list[tuple[str, int, int]]  # (module.function, start, end)
+    sources: dict[str, str]  # module.function -> its source as written
+
+
+def reference_source(paths: tuple[str, ...] = REFERENCE) -> ReferenceSource:
+    """Every top-level function and method of the REFERENCE modules of the installed package."""
+    import cnncourse
+
+    package = Path(cnncourse.__file__).parent
+    files = []
+    for name in paths:
+        path = package / name
+        files += sorted(path.glob("*.py")) if path.is_dir() else [path]
+    pieces, spans, sources, start = [], [], {}, 0
+    for file in files:
+        module = ".".join(file.relative_to(package.parent).with_suffix("").parts)
+        text = file.read_text(encoding="utf-8")
+        for qualname, node in _functions(ast.parse(text)):
+            source = ast.get_source_segment(text, node) or ""
+            normalised = normalise(source)
+            name = f"{module}.{qualname}"
+            sources[name] = source
+            spans.append((name, start, start + len(normalised)))
+            pieces.append(normalised)
+            start += len(normalised) + 1
+    return ReferenceSource("\n".join(pieces), spans, sources)
+
+
+def _functions(tree: ast.Module):
+    """(qualified name, node) of a module's top-level functions and its classes' methods."""
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            yield node.name, node
+        elif isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
+                    yield f"{node.name}.{item.name}", item
+
+
+def compare_with_reference(prints: dict, options: SimilarityOptions,
+                           boilerplate: np.ndarray) -> list[ReferenceMatch]:  # fmt: skip
+    """Each student's share of answer code found in the package's source, and where."""
+    from copydetect import compare_files
+
+    reference = reference_source()
+    package = _fingerprint(PACKAGE, reference.text, options, boilerplate)
+    matches = []
+    for student, fingerprint in sorted(prints.items()):
+        _, (share, _), (mine, theirs) = compare_files(fingerprint, package)
+        mine = mine if np.size(mine) else np.zeros((2, 0), dtype=int)
+        theirs = theirs if np.size(theirs) else np.zeros((2, 0), dtype=int)
+        matches.append(ReferenceMatch(student, min(float(share), 1.0),
+                                      _functions_hit(reference, theirs), mine.astype(int)))
+    matches.sort(key=lambda m: (-m.score, m.student))
+    return matches
+
+
+def _functions_hit(reference: ReferenceSource, slices: np.ndarray) -> list[tuple[str, int]]:
+    """(function, characters of it matched), most first, from slices of the joined text."""
+    hit = np.zeros(len(reference.text) + 1, dtype=bool)
+    for start, end in zip(slices[0], slices[1], strict=True):
+        hit[start:end] = True
+    found = [(name, int(hit[start:end].sum())) for name, start, end in reference.spans]
+    return sorted(((n, c) for n, c in found if c), key=lambda nc: (-nc[1], nc[0]))
+
+
 # ----------------------------------------------------------------------------- a course's lab
 def read_submissions(
     folder: Path, lab: str, source: NotebookNode, release: NotebookNode
@@ -322,7 +473,11 @@ def read_submissions(
     cells = LabCells.from_source(lab, source, release)
     notebooks, unreadable = {}, {}
     for student in find_students(folder, lab):
-        verdict = check_submission(folder / student / lab, cells)
+        try:
+            verdict = check_submission(folder / student / lab, cells)
+        except OSError as error:  # a folder named LAB.ipynb, no permission to read, ...
+            unreadable[student] = f"cannot read {lab}.ipynb: {error.strerror or error}"
+            continue
         if verdict.notebook is None:
             unreadable[student] = "; ".join(verdict.reasons) or verdict.status
         else:
@@ -370,10 +525,25 @@ def format_pairs(result: SimilarityResult, top: int = 10) -> str:
         mark = "FLAG" if pair.score >= result.options.threshold else "    "
         lines.append(f"  {mark} {pair.score:5.2f}  {pair.students[0]} ~ {pair.students[1]}  "
                      f"(shares {pair.shares[0]:.2f} / {pair.shares[1]:.2f})")
+    if result.reference:
+        lines.append(f"compared with the package's own source ({', '.join(REFERENCE)}); "
+                     f"{len(result.flagged_reference)} at or above the threshold "
+                     f"{result.options.reference_threshold:g}")
+    for match in result.reference[: max(3, len(result.flagged_reference))]:
+        mark = "FLAG" if match.score >= result.options.reference_threshold else "    "
+        lines.append(f"  {mark} {match.score:5.2f}  {match.student} ~ {PACKAGE}: "
+                     f"{_resembles(match)}")
     for student, why in sorted(result.not_compared.items()):
         lines.append(f"  not compared: {student}: {why}")
     lines.append(CAVEAT)
     return "\n".join(lines)
+
+
+def _resembles(match: ReferenceMatch, top: int = 3) -> str:
+    """The package functions a student's answer resembles most, by characters matched."""
+    names = [name for name, _ in match.functions[:top]]
+    more = len(match.functions) - top
+    return (", ".join(names) or "nothing") + (f" and {more} more" if more > 0 else "")
 
 
 def _highlighted(answer: Answer, slices: np.ndarray) -> str:
@@ -415,9 +585,11 @@ mark {{ background: #ffd0d0; }}
 <table class="rank"><tr><th>#</th><th>score</th><th>students</th><th>share of each</th></tr>
 {rows}</table>
 {details}
+{reference}
 <h2>How answers were compared</h2>
-<p>Only the solution cells count; their released text (signatures, docstrings, stubs) is
-ignored, and so is any passage found in more than {common:.0%} of the answers. Comments,
+<p>All the code a student can write counts: every copy of each solution cell and every cell
+they added; the release's text (signatures, docstrings, stubs) is ignored, and in a class of
+{min_class} or more so is any passage found in more than {common:.0%} of the answers. Comments,
 docstrings and formatting are removed, independent statements put in one order, and names
 replaced (copydetect's tokenizer) before winnowing fingerprints (k = {noise} characters of
 normalised code). The score is the share of the shorter answer found in the other. The code
@@ -448,6 +620,7 @@ def similarity_html(result: SimilarityResult, lab: str, show: int = 10) -> str:
                             f"{len(result.flagged)} at or above the threshold {threshold:g}."),
         rows="\n".join(rows), details="\n".join(details),
         common=result.options.common_share, noise=result.options.noise,
+        min_class=result.options.common_min_class, reference=_reference_section(result),
         not_compared=f"<h2>Not compared</h2><ul>{not_compared}</ul>" if not_compared else "",
     )  # fmt: skip
 
@@ -466,6 +639,33 @@ def _pair_section(result: SimilarityResult, pair: Pair, rank: int) -> str:
     a, b = (html.escape(s) for s in pair.students)
     return (f'<section id="pair{rank}"><h2>{rank}. {a} ~ {b}: {pair.score:.2f}</h2>'
             f'<div class="side">{"".join(columns)}</div></section>')
+
+
+def _reference_section(result: SimilarityResult) -> str:
+    """The answers compared with the package: a ranking, then each flagged one beside the
+    package functions it resembles."""
+    if not result.reference:
+        return ""
+    e = html.escape
+    rows = []
+    for match in result.reference:
+        css = ' class="flag"' if match.score >= result.options.reference_threshold else ""
+        rows.append(f"<tr><td{css}>{match.score:.2f}</td><td>{e(match.student)}</td>"
+                    f"<td>{e(_resembles(match))}</td></tr>")
+    sources = reference_source().sources if result.flagged_reference else {}
+    details = []
+    for match in result.flagged_reference:
+        mine = _highlighted(result.answers[match.student], match.passages)
+        theirs = e("\n\n".join(sources.get(name, "") for name, _ in match.functions[:3]))
+        details.append(f"<section><h3>{e(match.student)} ~ {e(PACKAGE)}: {match.score:.2f}</h3>"
+                       f'<div class="side"><div><pre>{mine}</pre></div>'
+                       f"<div><pre>{theirs}</pre></div></div></section>")
+    where = e(", ".join(REFERENCE))
+    return (f"<h2>Compared with the package</h2><p>Each answer against the source of {where} "
+            "in the installed cnncourse package, which every student has: the share of the "
+            "answer found there, and the functions it resembles.</p>"
+            '<table class="rank"><tr><th>score</th><th>student</th><th>resembles</th></tr>'
+            f"{''.join(rows)}</table>{''.join(details)}")
 
 
 def write_similarity_report(result: SimilarityResult, lab: str, folder: Path) -> Path:

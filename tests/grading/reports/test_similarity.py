@@ -18,10 +18,11 @@ from cnncourse.grading.reports.similarity import (
     SimilarityOptions,
     answer_cells,
     compare_answers,
+    format_pairs,
     normalise,
     solution_ids,
 )
-from tests.grading.reports.lab1_class import ANSWERS, COPIED_PAIRS
+from tests.grading.reports.lab1_class import ANSWERS, COPIED_PAIRS, PACKAGE_COPY
 
 ROOT = Path(__file__).parents[3]
 LAB1 = "lab1_convolution"
@@ -123,11 +124,67 @@ def test_code_that_most_of_the_class_shares_is_not_evidence(release):
     """Four students who all use the loop corr2d of the lecture (and differ elsewhere)."""
     lecture = {s: filled(release, {**ANSWERS[s], "corr2d": ANSWERS["ada"]["corr2d"]})
                for s in ("cleo", "dara", "emil", "fay")}
-    with_filter = compare_answers(release, lecture)
+    with_filter = compare_answers(release, lecture, SimilarityOptions(common_min_class=4))
     assert with_filter.flagged == []
     assert with_filter.pairs[0].score < 0.35
-    without = compare_answers(release, lecture, SimilarityOptions(common_share=1.0))
+    without = compare_answers(release, lecture, SimilarityOptions(common_share=1.0,
+                                                                  common_min_class=4))
     assert min(p.score for p in without.pairs) > max(p.score for p in with_filter.pairs)
+
+
+def test_three_copies_in_a_class_of_five_are_flagged(release, lab1_class):
+    """In a small class the common-passage rule is off: three copies of one answer are not
+    'common knowledge' (they vanished when the rule ran on five students)."""
+    ada = lab1_class["ada"]
+    five = {"ada": ada, "ada2": copy.deepcopy(ada), "ada3": copy.deepcopy(ada),
+            "cleo": lab1_class["cleo"], "dara": lab1_class["dara"]}
+    flagged = {frozenset(p.students) for p in compare_answers(release, five).flagged}
+    assert flagged == {frozenset(pair) for pair in
+                       [("ada", "ada2"), ("ada", "ada3"), ("ada2", "ada3")]}  # fmt: skip
+
+
+def answered_outside_the_cells(release, answered, duplicate: bool):
+    """The release, stubs left, with the answered solution cells pasted after the last cell:
+    as cells of their own (no nbgrader metadata) or as duplicates of the answer cells."""
+    notebook = copy.deepcopy(release)
+    ids = set(ANSWERS["ada"])
+    for cell in answered.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") in ids:
+            added = copy.deepcopy(cell) if duplicate else nbformat.v4.new_code_cell(cell.source)
+            notebook.cells.append(added)
+    return notebook
+
+
+@pytest.mark.parametrize("duplicate", [False, True], ids=["added cells", "pasted duplicates"])
+def test_code_outside_the_answer_cells_is_compared(release, lab1_class, duplicate):
+    """Answers written in cells the student added, or in pasted copies of the answer cells,
+    with the original stubs left as handed out: compared, not 'stubs left as handed out'."""
+    elsewhere = answered_outside_the_cells(release, lab1_class["bert"], duplicate)
+    result = compare_answers(release, {"ada": lab1_class["ada"], "bert": elsewhere,
+                                       "cleo": lab1_class["cleo"]})
+    assert "bert" not in result.not_compared
+    assert [p.students for p in result.flagged] == [("ada", "bert")]
+    assert result.pairs[0].score >= 0.8
+
+
+def test_a_disguised_copy_of_the_package_is_flagged_and_named(release, lab1_class):
+    """gus copies cnncourse's own source (renamed, reordered, commented); the honest styles of
+    the class are not flagged against the package."""
+    gus = filled(release, PACKAGE_COPY["gus"])
+    result = compare_answers(release, {**lab1_class, "gus": gus})
+    assert [m.student for m in result.flagged_reference] == ["gus"]
+    resembles = [name for name, _ in result.flagged_reference[0].functions[:4]]
+    assert "cnncourse.nn.conv2d.conv2d_forward_loops" in resembles
+    assert "cnncourse.arithmetic.conv_output_size" in resembles
+    honest = [m.score for m in result.reference if m.student != "gus"]
+    assert max(honest) < result.options.reference_threshold - 0.1
+    assert not any("gus" in p.students for p in result.flagged)  # no classmate copied
+    text = format_pairs(result)
+    assert re.search(r"FLAG +0\.\d\d +gus ~ \(cnncourse package\): "
+                     r".*cnncourse\.nn\.conv2d\.conv2d_forward_loops", text)
+    off = compare_answers(release, {**lab1_class, "gus": gus},
+                          SimilarityOptions(with_reference=False))
+    assert off.reference == []
 
 
 def test_renaming_every_name_changes_nothing(release, lab1_class):
@@ -217,6 +274,7 @@ def test_the_command_writes_an_offline_page_and_ranks_the_copy(tmp_path, lab1_cl
         nbformat.write(notebook, course / "submitted" / student / LAB1 / f"{LAB1}.ipynb")
     (course / "submitted" / "dan" / LAB1).mkdir(parents=True)
     (course / "submitted" / "dan" / LAB1 / f"{LAB1}.ipynb").write_text("{not json")
+    (course / "submitted" / "eve" / LAB1 / f"{LAB1}.ipynb").mkdir(parents=True)  # unreadable
 
     assert main(["similarity", LAB1, "--course", str(course)]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -224,6 +282,7 @@ def test_the_command_writes_an_offline_page_and_ranks_the_copy(tmp_path, lab1_cl
     assert "FLAG" in lines[1] and "ada ~ bert" in lines[1]
     assert "FLAG" not in lines[2]
     assert any(line.startswith("  not compared: dan: ") for line in lines)
+    assert f"  not compared: eve: cannot read {LAB1}.ipynb: Is a directory" in lines
     assert "never a verdict" in lines[-2]
     page = (course / "autograded" / f"{LAB1}_similarity.html").read_text()
     assert "ada ~ bert" in page and "<mark>" in page and "never a verdict" in page
@@ -241,3 +300,6 @@ def test_with_solution_a_leaked_solution_is_the_top_pair(tmp_path, lab1_class, c
     lines = capsys.readouterr().out.splitlines()
     assert "FLAG" in lines[1] and "(solution) ~ leak" in lines[1]
     assert "FLAG" not in lines[2]
+    assert any(line.startswith("compared with the package's own source") for line in lines)
+    assert main(["similarity", LAB1, "--course", str(course), "--no-reference"]) == 0
+    assert "package" not in capsys.readouterr().out
