@@ -215,8 +215,9 @@ def lab_mutants(nb: nbformat.NotebookNode, lab: str) -> list[Mutant]:
 
 
 def max_scores(nb: nbformat.NotebookNode) -> dict[str, float]:
+    """Points of the autograded (code) cells; written answers are graded by hand."""
     return {grade_id(c): float(c.metadata.nbgrader["points"]) for c in nb.cells
-            if c.metadata.get("nbgrader", {}).get("grade")}
+            if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"}
 
 
 class _CellTimeout(BaseException):

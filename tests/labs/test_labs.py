@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 import pytest
@@ -24,6 +25,10 @@ ROOT = Path(__file__).resolve().parents[2]
 LABS = ["lab1_convolution", "lab2_conv_layer", "lab3_pooling", "lab4_lenet", "lab5_model_zoo",
         "lab6_transposed_segmentation"]
 SOLUTION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
+# The written answer of each lab that has one, graded by hand in formgrader (issue 20).
+WRITTEN_ANSWERS = {"lab1_convolution": "answer_pooling_equivariance",
+                   "lab4_lenet": "answer_lenet_kernels",
+                   "lab6_transposed_segmentation": "answer_checkerboard"}
 
 pytestmark = pytest.mark.slow
 
@@ -63,17 +68,26 @@ class Course:
         folder.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, folder / f"{lab}.ipynb")
 
-    def scores(self, student: str, lab: str) -> dict[str, float]:
+    def grades(self, student: str, lab: str) -> dict[str, object]:
+        """The gradebook's grade of each graded cell (detached: plain attributes)."""
         from nbgrader.api import Gradebook
 
         with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}") as gradebook:
             submission = gradebook.find_submission_notebook(lab, lab, student)
-            return {grade.name: grade.score for grade in submission.grades}
+            return {grade.name: SimpleNamespace(
+                score=grade.score, needs_manual_grade=grade.needs_manual_grade,
+                auto_score=grade.auto_score, cell_type=grade.cell.cell_type)
+                for grade in submission.grades}
+
+    def scores(self, student: str, lab: str) -> dict[str, float]:
+        """Scores of the autograded (code) cells; written answers wait for a person."""
+        return {name: grade.score for name, grade in self.grades(student, lab).items()
+                if grade.cell_type == "code"}
 
     def max_scores(self, lab: str) -> dict[str, float]:
         return {cell.metadata.nbgrader["grade_id"]: cell.metadata.nbgrader["points"]
                 for cell in notebook(self.root / "solutions", lab).cells
-                if cell.metadata.get("nbgrader", {}).get("grade")}
+                if cell.metadata.get("nbgrader", {}).get("grade") and cell.cell_type == "code"}
 
     def feedback(self, student: str, lab: str, grade_id: str) -> str:
         cell = graded_cell(notebook(self.root / "autograded" / student, lab), grade_id)
@@ -110,6 +124,16 @@ def test_release_is_generated_from_solutions(course, lab):
     assert comparable(notebook(ROOT / "exercises", lab)) == comparable(
         notebook(course.root / "exercises", lab)), (
         f"exercises/{lab} is stale: run `nbgrader generate_assignment {lab} --force`")
+
+
+@pytest.mark.parametrize("lab", list(WRITTEN_ANSWERS))
+def test_a_written_answer_is_released_blank_and_graded_by_hand(lab):
+    source = graded_cell(notebook(ROOT / "solutions", lab), WRITTEN_ANSWERS[lab])
+    meta = source.metadata.nbgrader
+    assert source.cell_type == "markdown" and meta["grade"] and meta["solution"]
+    assert 1 <= meta["points"] <= 3
+    released = graded_cell(notebook(ROOT / "exercises", lab), WRITTEN_ANSWERS[lab])
+    assert released.source.strip() == "YOUR ANSWER HERE"
 
 
 @pytest.mark.parametrize("lab", LABS)
@@ -164,6 +188,11 @@ def test_solution_scores_full_marks_and_release_zero(course, lab):
     full = course.max_scores(lab)
     assert course.scores("solver", lab) == full
     assert course.scores("blank", lab) == dict.fromkeys(full, 0.0)
+    written = WRITTEN_ANSWERS.get(lab)
+    if written:  # autograding leaves the written answer to a person (formgrader lists it)
+        grade = course.grades("solver", lab)[written]
+        assert grade.cell_type == "markdown" and grade.needs_manual_grade
+        assert grade.auto_score is None
     if lab == "lab1_convolution":
         scores = course.scores("flipper", lab)
         assert scores["test_corr2d"] == 0.0
