@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import keras
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -27,6 +30,13 @@ PHONE_PIXELS = 358
 MIN_PHONE_POINTS = 7
 
 
+@functools.cache
+def built(builder: Callable[..., keras.Model], *args, **kwargs) -> keras.Model:
+    """builder(*args, **kwargs), a model of the zoo, built once for this module: ResNet-50 or
+    GoogLeNet take seconds to build, and drawing a model never changes it."""
+    return builder(*args, **kwargs)
+
+
 def texts(fig) -> list[str]:
     return [t.get_text() for ax in fig.axes for t in ax.texts]
 
@@ -46,7 +56,7 @@ def tiny_cnn(filters: int, kernel: int) -> keras.Model:
 
 
 def test_lenet_boxes_are_its_layers_with_the_papers_shapes_and_counts():
-    boxes = architecture_graph(models.lenet5(variant="modern"))
+    boxes = architecture_graph(built(models.lenet5, variant="modern"))
     table = [(b.label, b.shape_text, b.params) for b in boxes]
     assert table == [
         ("input", "32×32×1", 0),
@@ -62,7 +72,7 @@ def test_lenet_boxes_are_its_layers_with_the_papers_shapes_and_counts():
 
 
 def test_classic_lenet_draws_its_sparse_c3_and_trainable_subsampling():
-    labels = [b.label for b in architecture_graph(models.lenet5())]
+    labels = [b.label for b in architecture_graph(built(models.lenet5))]
     assert "5×5 conv, 16, sparse → tanh" in labels
     assert labels.count("× weight + bias per map → tanh") == 2  # S2 and S4
 
@@ -78,7 +88,7 @@ def test_changing_the_model_changes_the_drawing(filters, kernel):
 
 
 def test_every_layer_is_in_exactly_one_box_and_nothing_is_folded_when_asked():
-    model = models.alexnet()
+    model = built(models.alexnet)
     folded = architecture_graph(model)
     names = [n for b in folded for n in b.names]
     assert sorted(names) == sorted(layer.name for layer in model.layers)
@@ -89,7 +99,7 @@ def test_every_layer_is_in_exactly_one_box_and_nothing_is_folded_when_asked():
 
 
 def test_inception_module_has_four_branches_in_the_papers_order_into_one_concatenation():
-    boxes = architecture_graph(models.googlenet(), layers="inception3a")
+    boxes = architecture_graph(built(models.googlenet), layers="inception3a")
     labels = [b.label for b in boxes]
     assert labels[0] == "input" and boxes[0].shape_text == "28×28×192"
     concat = boxes[labels.index("concatenate")]
@@ -101,7 +111,7 @@ def test_inception_module_has_four_branches_in_the_papers_order_into_one_concate
 
 
 def test_residual_block_adds_the_unchanged_input_and_draws_it_as_identity():
-    boxes = architecture_graph(models.resnet(18), layers="conv3_block2_")
+    boxes = architecture_graph(built(models.resnet, 18), layers="conv3_block2_")
     add = next(b for b in boxes if b.steps[0] == "add")
     assert add.label == "add → ReLU"
     assert 0 in add.inputs  # the block's input itself, with no layer on the way
@@ -110,7 +120,7 @@ def test_residual_block_adds_the_unchanged_input_and_draws_it_as_identity():
 
 
 def test_projection_shortcut_is_a_strided_1x1_convolution_beside_the_bottleneck():
-    boxes = architecture_graph(models.resnet(50), layers="conv3_block1_")
+    boxes = architecture_graph(built(models.resnet, 50), layers="conv3_block1_")
     add = next(b for b in boxes if b.steps[0] == "add")
     shortcut = boxes[add.inputs[0]]
     assert shortcut.label == "1×1 conv, 512, stride 2 → BN" and shortcut.inputs == [0]
@@ -118,7 +128,7 @@ def test_projection_shortcut_is_a_strided_1x1_convolution_beside_the_bottleneck(
 
 
 def test_dense_block_concatenates_and_grows_by_the_growth_rate():
-    boxes = architecture_graph(models.densenet121(),
+    boxes = architecture_graph(built(models.densenet121),
                                layers=("conv2_block1_", "conv2_block2_"))  # fmt: skip
     concats = [b for b in boxes if b.label == "concatenate"]
     assert [c.shape_text for c in concats] == ["56×56×96", "56×56×128"]  # 64 + 32 + 32
@@ -127,7 +137,7 @@ def test_dense_block_concatenates_and_grows_by_the_growth_rate():
 
 
 def test_depthwise_separable_block_is_depthwise_then_pointwise():
-    boxes = architecture_graph(models.mobilenet(0.25), layers="block3_")
+    boxes = architecture_graph(built(models.mobilenet, 0.25), layers="block3_")
     assert [b.label for b in boxes] == ["input", "3×3 depthwise → BN → ReLU",
                                         "1×1 conv, 32 → BN → ReLU"]  # fmt: skip
     assert [b.kind for b in boxes] == ["input", "depthwise", "conv"]
@@ -144,19 +154,19 @@ def test_encoder_decoder_skips_appear_only_when_the_model_has_them(skips):
 
 
 def test_vgg_columns_follow_table_1_and_a_lrn_adds_only_lrn():
-    assert vgg_column(models.vgg("A-LRN", input_shape=(32, 32, 3)))[0] == ["conv3-64", "LRN"]
-    column_c = vgg_column(models.vgg("C", input_shape=(32, 32, 3)))
+    assert vgg_column(built(models.vgg, "A-LRN", input_shape=(32, 32, 3)))[0] == ["conv3-64", "LRN"]
+    column_c = vgg_column(built(models.vgg, "C", input_shape=(32, 32, 3)))
     assert column_c[2] == ["conv3-256", "conv3-256", "conv1-256"]
     assert column_c[-1] == ["FC-4096", "FC-4096", "FC-1000", "soft-max"]
-    fig = plot_vgg_configurations({c: models.vgg(c, input_shape=(32, 32, 3)) for c in "AE"})
+    fig = plot_vgg_configurations({c: built(models.vgg, c, input_shape=(32, 32, 3)) for c in "AE"})
     drawn = texts(fig)
     assert "A\n11 layers" in drawn and "E\n19 layers" in drawn
     assert drawn.count("conv3-512") == 4 + 8  # A: 2 + 2, E: 4 + 4
 
 
 @pytest.mark.parametrize("build", [
-    lambda: plot_architecture(models.alexnet(), show_names=True),
-    lambda: plot_architecture(models.googlenet(), layers="inception4e"),
+    lambda: plot_architecture(built(models.alexnet), show_names=True),
+    lambda: plot_architecture(built(models.googlenet), layers="inception4e"),
     lambda: plot_architecture(encoder_decoder(), show_names=True),
 ])  # fmt: skip
 def test_diagram_fits_the_page_with_legible_text_inside_it(build):
@@ -177,16 +187,16 @@ def overlapping(boxes) -> list[tuple[int, int]]:
 
 def two_blocks(layout: str):
     return plot_architectures([
-        ("basic block", architecture_graph(models.resnet(18), layers="conv3_block2_")),
-        ("bottleneck block", architecture_graph(models.resnet(50), layers="conv3_block1_")),
+        ("basic block", architecture_graph(built(models.resnet, 18), layers="conv3_block2_")),
+        ("bottleneck block", architecture_graph(built(models.resnet, 50), layers="conv3_block1_")),
     ], layout=layout)  # fmt: skip
 
 
 @pytest.mark.parametrize("build", [
-    lambda: plot_architecture(models.alexnet(), show_names=True, layout="phone"),
-    lambda: plot_architecture(models.googlenet(), layers="inception3a", layout="phone"),
+    lambda: plot_architecture(built(models.alexnet), show_names=True, layout="phone"),
+    lambda: plot_architecture(built(models.googlenet), layers="inception3a", layout="phone"),
     lambda: two_blocks("phone"),
-    lambda: plot_vgg_configurations({c: models.vgg(c) for c in ("A", "B", "C", "E")},
+    lambda: plot_vgg_configurations({c: built(models.vgg, c) for c in ("A", "B", "C", "E")},
                                     layout="phone"),
 ])  # fmt: skip
 def test_phone_layout_fits_a_phone_with_legible_text_that_does_not_overlap(build):
@@ -218,7 +228,7 @@ def test_phone_layout_stacks_diagrams_that_the_page_draws_side_by_side():
 
 def test_phone_layout_wraps_a_long_label_onto_lines_inside_its_box():
     """Inception's four branches share the phone's width: labels wrap at '→' and ', '."""
-    fig = plot_architecture(models.googlenet(), layers="inception3a", layout="phone")
+    fig = plot_architecture(built(models.googlenet), layers="inception3a", layout="phone")
     labels = texts(fig)
     assert "1×1 conv,\n64\n→ ReLU" in labels
     renderer = rendered(fig)
@@ -233,7 +243,7 @@ def test_phone_layout_wraps_a_long_label_onto_lines_inside_its_box():
     (lambda: plot_architectures([]), "got none"),
     (lambda: plot_vgg_configurations({}), "got none"),
     (lambda: plot_architecture(tiny_cnn(2, 3), layout="tablet"), "got 'tablet'"),
-    (lambda: plot_vgg_configurations({"A": models.vgg("A")}, layout=7), "got 7"),
+    (lambda: plot_vgg_configurations({"A": built(models.vgg, "A")}, layout=7), "got 7"),
 ])  # fmt: skip
 def test_bad_arguments_raise_value_error_naming_them(call, fragment):
     with pytest.raises(ValueError, match=fragment):
