@@ -6,7 +6,9 @@ without nbgrader or nbconvert, so that the driver, the pools and the reports can
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 LOG_TAIL = 20_000  # characters of a worker's log kept with a result that did not grade normally
 # The statuses that are the student's own outcome: their code ran, crashed or ran out of time, or
@@ -16,6 +18,10 @@ LOG_TAIL = 20_000  # characters of a worker's log kept with a result that did no
 STUDENT_OUTCOMES = frozenset(
     {"ok", "timeout", "crashed", "invalid notebook", "missing notebook", "wrong lab"}
 )
+
+# In a job's folder: one JSON line per cell the kernel starts ({"running": NAME}) and per test
+# cell it finishes ({"graded": ID, "score": S, "max_score": M}), written by the worker as it goes.
+PROGRESS = "progress.jsonl"
 
 
 @dataclass
@@ -85,3 +91,21 @@ class Result:
     @property
     def full_marks(self) -> bool:
         return self.status == "ok" and self.max_score > 0 and self.score == self.max_score
+
+
+def read_progress(job: Job) -> tuple[list[CellGrade], str | None]:
+    """The test cells the worker finished for `job`, and the cell it was running last (None if
+    it never started one): what a submission stopped at its time limit keeps."""
+    grades, running = [], None
+    path = Path(job.job_dir) / PROGRESS
+    lines = path.read_text().splitlines() if path.exists() else []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:  # the last line, cut by the kill
+            continue
+        if "running" in entry:
+            running = entry["running"]
+        else:
+            grades.append(CellGrade(job.lab, entry["graded"], entry["score"], entry["max_score"]))
+    return grades, running

@@ -35,7 +35,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Protocol
 
-from cnncourse.grading.run.jobs import LOG_TAIL, Job, Result
+from cnncourse.grading.run.jobs import LOG_TAIL, Job, Result, read_progress
 from cnncourse.grading.run.sandbox import (
     SUBID_FILES,
     ids_of_processes,
@@ -169,7 +169,7 @@ class WorkerProcess:
         line = self._read_line(job.timeout)
         if line is None:
             self.kill()
-            return Result(job.student, "timeout", reasons=[f"stopped after {job.timeout:g} s"])
+            return stopped_at_limit(job)
         if not line:
             self.kill()
             return Result(job.student, "crashed", reasons=["the grading worker died"])
@@ -224,6 +224,17 @@ class WorkerProcess:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+def stopped_at_limit(job: Job) -> Result:
+    """The result of a job killed at its whole-submission time limit: the test cells that had
+    finished keep their credit (as at a cell timeout), the cell that was running is named."""
+    grades, running = read_progress(job)
+    where = f" while running {running}" if running else " before the first cell ran"
+    kept = sum(g.score for g in grades)
+    return Result(job.student, "timeout", kept, grades=grades, reasons=[
+        f"stopped after {job.timeout:g} s{where}; the {len(grades)} test cells that finished "
+        f"keep their credit ({kept:g} points)"])  # fmt: skip
 
 
 class LocalPool:

@@ -22,6 +22,7 @@ then runs nbgrader's autograde there, in this process, and reports the grades it
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import os
 import resource
@@ -36,9 +37,11 @@ from pathlib import Path
 
 import nbformat
 from nbconvert.preprocessors import Preprocessor
+from nbgrader.preprocessors import Execute
+from nbgrader.utils import determine_grade
 from traitlets import Bool, Integer, Unicode
 
-from cnncourse.grading.run.jobs import CellGrade, Job, Result
+from cnncourse.grading.run.jobs import PROGRESS, CellGrade, Job, Result
 from cnncourse.grading.run.preflight import STDERR_NOTE
 from cnncourse.grading.run.sandbox import (
     ResourceLimits,
@@ -148,7 +151,6 @@ def _worker_config(job: Job, course: Path, spec: SandboxSpec):
     from nbgrader.preprocessors import (
         AssignLatePenalties,
         CheckCellMetadata,
-        Execute,
         IgnorePattern,
         LimitOutput,
         SaveAutoGrades,
@@ -174,9 +176,10 @@ def _worker_config(job: Job, course: Path, spec: SandboxSpec):
     overrides.KernelManager.connection_file = str(Path(spec.runtime_dir) / "kernel.json")
     overrides.InsertGuard.reap_strays = job.use_bubblewrap
     overrides.StderrIsNotFailure.notes_file = str(Path(job.job_dir) / NOTES)
+    overrides.ProgressExecute.progress_file = str(Path(job.job_dir) / PROGRESS)
     overrides.Autograde.autograde_preprocessors = [
         InsertGuard,
-        Execute,
+        ProgressExecute,
         RemoveGuard,
         StderrIsNotFailure,
         TruncateOutput,
@@ -277,13 +280,30 @@ def truncate_outputs(cell: nbformat.NotebookNode, max_chars: int) -> None:
     cell.outputs = [o for o in cell.get("outputs", []) if o.get("text", True) != ""]
 
 
-class StderrIsNotFailure(Preprocessor):
+def is_test_cell(cell: nbformat.NotebookNode) -> bool:
+    meta = cell.metadata.get("nbgrader", {})
+    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def keep_stderr(cell: nbformat.NotebookNode) -> list[str]:
     """What a test cell's stderr means in this course: a failed check raises; a warning is not a
     failure. nbgrader gives 0 to a test cell with any stderr output (`determine_grade`), so a
     numpy RuntimeWarning, a TensorFlow log line or a DeprecationWarning that correct code happens
-    to trigger would cost the student the cell with no error to show. Here the stderr of a graded
-    code cell that did not raise becomes stdout (the student still sees it), and the cell and its
-    first line are noted for the summary and preflight. A cell that raised keeps everything."""
+    to trigger would cost the student the cell with no error to show. The stderr of a test cell
+    that did not raise becomes stdout (the student still sees it); its non-blank lines are
+    returned. A cell that raised keeps everything."""
+    outputs = cell.get("outputs", [])
+    if not is_test_cell(cell) or any(o.get("output_type") == "error" for o in outputs):
+        return []
+    stderr = [o for o in outputs if o.get("output_type") == "stream" and o.name == "stderr"]
+    for output in stderr:
+        output.name = "stdout"
+    return [line.strip() for o in stderr for line in o.text.splitlines() if line.strip()]
+
+
+class StderrIsNotFailure(Preprocessor):
+    """`keep_stderr` on every test cell, noting each such cell and its first line for the
+    summary and preflight."""
 
     enabled = Bool(True)
     notes_file = Unicode("", help="file to append a line per cell whose stderr was kept").tag(
@@ -291,22 +311,37 @@ class StderrIsNotFailure(Preprocessor):
     )
 
     def preprocess_cell(self, cell, resources, index):
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
-            return cell, resources
-        outputs = cell.get("outputs", [])
-        if any(o.get("output_type") == "error" for o in outputs):
-            return cell, resources
-        stderr = [o for o in outputs if o.get("output_type") == "stream" and o.name == "stderr"]
-        for output in stderr:
-            output.name = "stdout"
-        if stderr and self.notes_file:
-            lines = [line.strip() for o in stderr for line in o.text.splitlines() if line.strip()]
-            first = lines[0][:MAX_REASON] if lines else ""
+        lines = keep_stderr(cell)
+        if lines and self.notes_file:
+            grade_id = cell.metadata["nbgrader"].get("grade_id")
             with open(self.notes_file, "a") as notes:
-                notes.write(f"{meta.get('grade_id')}: {STDERR_NOTE}, not counted as a failure: "
-                            f"{first!r}\n")  # fmt: skip
+                notes.write(f"{grade_id}: {STDERR_NOTE}, not counted as a failure: "
+                            f"{lines[0][:MAX_REASON]!r}\n")  # fmt: skip
         return cell, resources
+
+
+class ProgressExecute(Execute):
+    """nbgrader's Execute, writing what it has done as it goes (jobs.PROGRESS): when the pool
+    stops a submission at its whole-submission time limit, the test cells that finished keep
+    their credit, as at a cell timeout, and the summary names the cell that was running."""
+
+    progress_file = Unicode("", help="file to append a JSON line per cell").tag(config=True)
+
+    def preprocess_cell(self, cell, resources, index):
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        self._write({"running": grade_id or f"cell {index} (ungraded)"})
+        cell, resources = super().preprocess_cell(cell, resources, index)
+        if is_test_cell(cell):
+            graded = copy.deepcopy(cell)
+            keep_stderr(graded)
+            score, max_score = determine_grade(graded)
+            self._write({"graded": grade_id, "score": score, "max_score": max_score})
+        return cell, resources
+
+    def _write(self, entry: dict) -> None:
+        if self.progress_file:
+            with open(self.progress_file, "a") as progress:
+                progress.write(json.dumps(entry) + "\n")
 
 
 class TruncateOutput(Preprocessor):
