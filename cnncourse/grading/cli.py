@@ -55,6 +55,10 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
         "--skip-preflight", action="store_true",
         help="do not grade the lab's own solution first (it stops the run unless it scores full)",
     )  # fmt: skip
+    grade.add_argument(
+        "--update-gradebook", action="store_true",
+        help="migrate the gradebook to a lab whose graded cells or points changed since release",
+    )  # fmt: skip
     grade.add_argument("--yes", action="store_true",
                        help="record a regrade's score changes without asking")
     grade.set_defaults(func=run_grade)
@@ -162,6 +166,7 @@ def grading_options(args: argparse.Namespace):
         sandbox=False if args.no_sandbox else (True if args.require_sandbox else None),
         scheduler=getattr(args, "scheduler", None),
         skip_preflight=getattr(args, "skip_preflight", False),
+        update_gradebook=getattr(args, "update_gradebook", False),
         cluster_security=cluster_security(args),
     )
 
@@ -176,16 +181,16 @@ def run_release(args: argparse.Namespace) -> int:
 
 
 def run_grade(args: argparse.Namespace) -> int:
-    """Exit status: 0 graded; 1 preflight failed or another run holds the gradebook (nothing
-    recorded); 3 some submissions not graded (a grader failure: their grades are left as they
-    were; run the same command again); 4 a regrade's score changes not confirmed (nothing
-    recorded: --yes, or answer yes on a terminal); 130 interrupted by Ctrl-C (what finished is
-    recorded and in the summary)."""
+    """Exit status: 0 graded; 1 preflight failed, the lab changed since its release or another
+    run holds the gradebook (nothing recorded); 3 some submissions not graded (a grader
+    failure: their grades are left as they were; run the same command again); 4 a regrade's
+    score changes not confirmed (nothing recorded: --yes, or answer yes on a terminal); 130
+    interrupted by Ctrl-C (what finished is recorded and in the summary)."""
     import sys
 
     from cnncourse.grading.run.course import Course
     from cnncourse.grading.run.driver import GradingInterrupted
-    from cnncourse.grading.run.gradebook import GradebookBusy, format_summary
+    from cnncourse.grading.run.gradebook import GradebookBusy, LabChanged, format_summary
     from cnncourse.grading.run.preflight import PreflightError
     from cnncourse.grading.run.regrade import RegradeRefused, grade_reviewed
 
@@ -196,7 +201,7 @@ def run_grade(args: argparse.Namespace) -> int:
             course, args.lab, confirm_changes(args.yes), submissions=args.submissions,
             students=args.student, options=grading_options(args),
         )  # fmt: skip
-    except (PreflightError, GradebookBusy) as error:
+    except (PreflightError, GradebookBusy, LabChanged) as error:
         print(error, file=sys.stderr)
         return 1
     except RegradeRefused as refused:

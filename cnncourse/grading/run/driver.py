@@ -42,6 +42,7 @@ from cnncourse.grading.run.gradebook import (
     keep_log,
     log_file,
     record_or_note,
+    sync_gradebook,
     write_summary,
 )
 from cnncourse.grading.run.jobs import Job, Result
@@ -92,6 +93,9 @@ class GradingOptions:
     scheduler: str | None = None
     # Grade the class without first grading the lab's own solution (not recommended).
     skip_preflight: bool = False
+    # A lab whose source has other graded cells or points than the gradebook: migrate the
+    # gradebook to the source (True) or stop and say how to sync (False, `LabChanged`).
+    update_gradebook: bool = False
     # TLS certificates for the Dask scheduler, or insecure=True for plain tcp to another machine.
     cluster_security: ClusterSecurity = field(default_factory=ClusterSecurity)
 
@@ -217,9 +221,11 @@ def grade_students(
     scratch: Path,
 ) -> list[Result]:
     """Open the pool, build the template, preflight, grade and record (see the module doc)."""
+    template = build_template(course, lab, scratch / "template")
+    sync_gradebook(course, lab, template, update=options.update_gradebook)  # or LabChanged
     pool, mode = open_pool(options, scratch)
     try:
-        settings = job_settings(course, lab, options, mode, scratch / "template")
+        settings = job_settings(course, lab, options, mode, template)
         if not options.skip_preflight:
             preflight(course, lab, pool, settings, scratch)
         ensure_assignment(course, lab)  # the course gradebook is touched after preflight only
@@ -232,10 +238,11 @@ def grade_students(
     return results
 
 
-def job_settings(course: Course, lab: str, options: GradingOptions, mode: str, where: Path) -> dict:
-    """The Job fields every job of the run shares, with the lab's template built in `where`."""
+def job_settings(
+    course: Course, lab: str, options: GradingOptions, mode: str, template: Path
+) -> dict:
+    """The Job fields every job of the run shares (`template`: the lab's, `build_template`)."""
     timeout, cell_timeout = resolved_timeouts(course, options, lab)
-    template = build_template(course, lab, where)
     return dict(
         template=str(template), config_file=str(template / "nbgrader_config.json"),
         cell_timeout=cell_timeout, timeout=timeout, use_bubblewrap=mode == "bubblewrap",
@@ -251,9 +258,10 @@ def check_solution(course: Course, lab: str, options: GradingOptions | None = No
     course.check_lab(lab)
     python_scripts_on_path()
     with tempfile.TemporaryDirectory(prefix="cnncourse-grading-") as scratch:
+        template = build_template(course, lab, Path(scratch) / "template")
         pool, mode = open_pool(options, Path(scratch))
         try:
-            settings = job_settings(course, lab, options, mode, Path(scratch) / "template")
+            settings = job_settings(course, lab, options, mode, template)
             return preflight(course, lab, pool, settings, Path(scratch))
         finally:
             pool.close(cancel=True)

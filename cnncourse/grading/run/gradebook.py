@@ -253,3 +253,111 @@ def write_summary(course: Course, lab: str, results: list[Result]) -> Path:
             writer.writerow([r.student, *score, shown_status(r), "; ".join(r.reasons),
                              f"{r.seconds:.1f}", str(log) if log.exists() else ""])  # fmt: skip
     return path
+
+
+# ------------------------------------------------------------------ the lab since its release
+class LabChanged(ValueError):
+    """The lab's source has other graded cells or points than the lab in the course gradebook."""
+
+
+KINDS = {"grade": "graded cell", "solution": "answer cell", "task": "task"}
+
+
+def lab_cells(gb, lab: str) -> dict[tuple[str, str, str], float | None]:
+    """(notebook, cell, kind) -> points of the lab's graded, answer and task cells."""
+    from nbgrader.api import MissingEntry
+
+    try:
+        notebooks = gb.find_assignment(lab).notebooks
+    except MissingEntry:
+        return {}
+    cells = {}
+    for nb in notebooks:
+        cells |= {(nb.name, c.name, "grade"): float(c.max_score) for c in nb.grade_cells}
+        cells |= {(nb.name, c.name, "solution"): None for c in nb.solution_cells}
+        cells |= {(nb.name, c.name, "task"): float(c.max_score) for c in nb.task_cells}
+    return cells
+
+
+def lab_differences(recorded: dict, source: dict) -> list[str]:
+    """What differs between the gradebook's cells and the source's, one line per cell."""
+
+    def what(key, points) -> str:
+        return f"a {KINDS[key[2]]}" + (f" of {points:g} points" if points is not None else "")
+
+    lines = [f"{key[1]}: {what(key, p)} in the source, not in the gradebook"
+             for key, p in source.items() if key not in recorded]  # fmt: skip
+    lines += [f"{key[1]}: {what(key, p)} in the gradebook, no longer in the source"
+              for key, p in recorded.items() if key not in source]  # fmt: skip
+    lines += [f"{key[1]}: {recorded[key]:g} points in the gradebook, {p:g} in the source"
+              for key, p in source.items() if key in recorded and recorded[key] != p]  # fmt: skip
+    return lines
+
+
+def sync_gradebook(course: Course, lab: str, template: Path, update: bool = False) -> list[str]:
+    """Compare the lab in the course gradebook with the template built from its source; raise
+    LabChanged naming each difference unless `update`, which migrates the gradebook to the
+    source (recorded students get added cells at 0 until graded again; removed cells go, with
+    their grades). A lab not in the gradebook yet is no difference. Returns the differences."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{template / 'gradebook.db'}") as new, Gradebook(
+        course.db_url, course.course_id
+    ) as gb, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        recorded = lab_cells(gb, lab)
+        changes = lab_differences(recorded, lab_cells(new, lab)) if recorded else []
+        if changes and not update:
+            raise LabChanged(
+                f"the lab {lab} changed since its release (the gradebook holds it as released):\n"
+                + "\n".join(f"  {line}" for line in changes)
+                + f"\nTo sync: release it again (`cnncourse release {lab}`; nbgrader refuses "
+                "while cells were added or removed and students are recorded), or grade with "
+                "--update-gradebook, which migrates the gradebook to the source: recorded "
+                "students get added cells at 0 until graded again, removed cells go with their "
+                "grades. Nothing was graded or recorded."
+            )
+        if changes:
+            migrate_lab(gb, new, lab)
+    return changes
+
+
+def migrate_lab(gb, new, lab: str) -> None:
+    """Make the lab's cells in `gb` those of the template gradebook `new`. nbgrader's own calls
+    commit cell by cell: a migration cut short is completed by running it again."""
+    from nbgrader.api import Comment, Grade
+
+    try:
+        for notebook in new.find_assignment(lab).notebooks:
+            old = gb.find_notebook(notebook.name, lab)
+            kept = {(c.name, kind) for kind in KINDS for c in cells_of(notebook, kind)}
+            for kind in KINDS:
+                for cell in cells_of(old, kind):
+                    if (cell.name, kind) not in kept:
+                        gb.db.query(Grade).filter(Grade.cell_id == cell.id).delete()
+                        gb.db.query(Comment).filter(Comment.cell_id == cell.id).delete()
+                        gb.db.delete(cell)
+            gb.db.flush()
+            for kind in KINDS:
+                present = {c.name for c in cells_of(old, kind)}
+                for cell in cells_of(notebook, kind):
+                    info = cell.to_dict()
+                    fields = {k: info[k] for k in ("max_score", "cell_type") if k in info}
+                    create = getattr(gb, f"update_or_create_{kind}_cell")
+                    made = create(cell.name, notebook.name, lab, **fields)
+                    rows = {"grade": [Grade], "solution": [Comment], "task": [Grade, Comment]}
+                    for submitted in old.submissions if cell.name not in present else []:
+                        for row in rows[kind]:  # what nbgrader gives each submission of a cell
+                            gb.db.add(row(cell_id=made.id, notebook_id=submitted.id))
+            for source in notebook.source_cells:  # what plain nbgrader puts back in locked cells
+                fields = ("cell_type", "locked", "source", "checksum")
+                info = {k: getattr(source, k) for k in fields}
+                gb.update_or_create_source_cell(source.name, notebook.name, lab, **info)
+        gb.db.commit()
+    except BaseException:
+        gb.db.rollback()
+        raise
+
+
+def cells_of(notebook, kind: str) -> list:
+    return list(getattr(notebook, f"{kind}_cells"))
