@@ -58,7 +58,7 @@ from cnncourse.grading.run.preflight import (
     stderr_notes,
     write_solution_submission,
 )
-from cnncourse.grading.run.sandbox import ResourceLimits, bubblewrap_probe
+from cnncourse.grading.run.sandbox import ResourceLimits, bubblewrap_probe, kernel_parallelism
 
 __all__ = ["Course", "GradingOptions", "grade_lab", "format_summary", "GradingInterrupted"]
 
@@ -175,7 +175,8 @@ def open_pool(options: GradingOptions, scratch: Path) -> tuple[Pool, str]:
     """The pool the options ask for, and the sandbox mode of its machines."""
     if options.scheduler is None:
         mode = sandbox_mode(options)
-        return LocalPool(options.jobs, scratch, private_uids=mode == "bubblewrap"), mode
+        jobs = kernel_parallelism(options.jobs, mode)
+        return LocalPool(jobs, scratch, private_uids=mode == "bubblewrap"), mode
     from cnncourse.grading.run.dask_pool import DaskPool
 
     pool = DaskPool(options.scheduler, scratch, options.jobs, options.cluster_security)

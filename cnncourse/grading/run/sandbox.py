@@ -27,7 +27,11 @@ With bubblewrap (`/usr/bin/bwrap`) the kernel:
 * runs as an unprivileged user id of its own when the driver runs as root (bubblewrap drops to it
   with `setpriv`), so the process limit counts the kernel's processes only; the ids come from a
   range that no user, group or /etc/subuid, /etc/subgid range holds (`kernel_id_range`), and an
-  id some other process runs under is skipped, so a timeout's kill never reaches anyone else.
+  id some other process runs under is skipped, so a timeout's kill never reaches anyone else;
+* when the driver is not root, runs in a user namespace of its own, where Linux counts its
+  processes apart from every other kernel's (`own_user_namespace`): a fork bomb exhausts its
+  own budget only. Not root and without bubblewrap, all kernels would share one count, so the
+  local pool grades one submission at a time and says so (`kernel_parallelism`).
 
 Resource limits (`ResourceLimits`) apply with or without bubblewrap: address space (memory
 bombs), CPU seconds, processes (fork bombs), size of a written file, open files. Inside the
@@ -105,18 +109,21 @@ class ResourceLimits:
     def replaced(self, **overrides: int) -> ResourceLimits:
         return ResourceLimits(**{**asdict(self), **overrides})
 
-    def apply(self, tasks_already_running: int = 0) -> None:
+    def apply(self, tasks_already_running: int = 0, processes: bool = True) -> None:
         """Set these limits on the calling process (children inherit them).
 
         RLIMIT_NPROC counts every task of the user: when the kernel shares the instructor's
-        user id, the tasks already running are added so the limit means "this many more"."""
-        pairs = (
+        user id, the tasks already running are added so the limit means "this many more".
+        processes=False leaves RLIMIT_NPROC alone: the kernel sets it inside its own user
+        namespace (`limit_processes_and_exec`)."""
+        pairs = [
             (resource.RLIMIT_AS, self.address_space_bytes),
             (resource.RLIMIT_CPU, self.cpu_seconds),
-            (resource.RLIMIT_NPROC, self.processes + tasks_already_running),
             (resource.RLIMIT_FSIZE, self.file_size_bytes),
             (resource.RLIMIT_NOFILE, self.open_files),
-        )
+        ]
+        if processes:
+            pairs.append((resource.RLIMIT_NPROC, self.processes + tasks_already_running))
         for which, value in pairs:
             _soft, hard = resource.getrlimit(which)
             value = value if hard == resource.RLIM_INFINITY else min(value, hard)
@@ -137,8 +144,8 @@ def bubblewrap_probe(bwrap: str = BWRAP) -> tuple[bool, str]:
     if not (Path(bwrap).exists() and os.access(bwrap, os.X_OK)):
         return False, f"bubblewrap is not installed ({bwrap}): apt-get install bubblewrap"
     argv = [bwrap, "--die-with-parent", "--unshare-pid", "--unshare-net", "--unshare-ipc",
-            "--unshare-uts", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
-            "--tmpfs", "/tmp", "--", "true"]  # fmt: skip
+            "--unshare-uts", *own_user_namespace(None), "--ro-bind", "/", "/", "--proc", "/proc",
+            "--dev", "/dev", "--tmpfs", "/tmp", "--", "true"]  # fmt: skip
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as error:
@@ -215,7 +222,8 @@ def kernel_spec(spec_file: Path, display_name: str = "Python 3 (sandboxed)") -> 
 def bubblewrap_argv(spec: SandboxSpec, env: dict[str, str]) -> list[str]:
     """bwrap options: read-only system, private /tmp, one writable folder, no network."""
     argv = [BWRAP, "--die-with-parent", "--unshare-pid", "--unshare-net", "--unshare-ipc"]
-    argv += ["--unshare-uts", "--unshare-cgroup-try", "--hostname", "grader"]
+    argv += ["--unshare-uts", "--unshare-cgroup-try", *own_user_namespace(spec.uid)]
+    argv += ["--hostname", "grader"]
     for path in SYSTEM_DIRS:
         if os.path.islink(path):
             argv += ["--symlink", os.readlink(path), path]
@@ -239,6 +247,14 @@ def bubblewrap_argv(spec: SandboxSpec, env: dict[str, str]) -> list[str]:
         argv += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--", SETPRIV]
         argv += [f"--reuid={spec.uid}", f"--regid={spec.uid}", "--clear-groups", "--inh-caps=-all"]
     return [*argv, "--"]
+
+
+def own_user_namespace(uid: int | None) -> list[str]:
+    """bwrap's option for a user namespace of the kernel's own, when the grader is not root
+    (root gives the kernel a private uid instead): Linux counts RLIMIT_NPROC per user namespace
+    (since 5.14), so each kernel gets its own process budget, and a fork bomb in one cannot
+    starve the other kernels of the same user."""
+    return ["--unshare-user"] if uid is None and os.geteuid() != 0 else []
 
 
 def _parent_dirs(path: str, made: set[str]) -> list[str]:
@@ -270,14 +286,45 @@ def launch(spec: SandboxSpec, connection_file: str, extra: list[str]) -> None:
     if spec.uid is not None:  # the kernel's user reads its connection file and makes sockets
         os.chown(connection_file, spec.uid, spec.uid)
     die_with_parent()
-    spec.limits.apply(0 if spec.uid is not None else tasks_of(os.getuid()))
+    in_own_namespace = spec.use_bubblewrap and bool(own_user_namespace(spec.uid))
+    tasks = 0 if spec.uid is not None else tasks_of(os.getuid())
+    spec.limits.apply(tasks, processes=not in_own_namespace)
     kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file, *extra]
+    if in_own_namespace:  # the limit is set inside, where only this kernel's tasks count
+        limiter = [sys.executable, "-I", "-S", str(Path(__file__).resolve()), "--processes"]
+        kernel = [*limiter, str(spec.limits.processes), "--", *kernel]
     if spec.use_bubblewrap:
         argv = [*bubblewrap_argv(spec, kernel_env("/tmp", spec.python_path)), *kernel]
         os.execv(argv[0], argv)
     os.environ.update(kernel_env(str(Path(spec.workdir).parent / "home"), spec.python_path))
     os.chdir(spec.workdir)
     os.execv(kernel[0], kernel)
+
+
+def limit_processes_and_exec(processes: int, argv: list[str]) -> None:
+    """Inside the kernel's own user namespace: set RLIMIT_NPROC, then become argv."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NPROC)
+    value = processes if hard == resource.RLIM_INFINITY else min(processes, hard)
+    resource.setrlimit(resource.RLIMIT_NPROC, (value, value))
+    os.execv(argv[0], argv)
+
+
+def kernels_share_one_budget(mode: str) -> bool:
+    """True when the kernels of this machine's grader would share one process count: not root
+    (no private uids) and no bubblewrap (no user namespace per kernel)."""
+    return os.geteuid() != 0 and mode != "bubblewrap"
+
+
+def kernel_parallelism(jobs: int, mode: str) -> int:
+    """How many kernels may run at once on this machine: `jobs`, or 1 (said once, on stderr)
+    where they would share one process budget and a fork bomb in one would starve the others."""
+    if jobs == 1 or not kernels_share_one_budget(mode):
+        return jobs
+    print(f"WARNING: grading one submission at a time, not {jobs}: without bubblewrap and not "
+          "as root, every kernel counts against one process limit of your user, so a fork bomb "
+          "in one would make the others fail. Install bubblewrap with user namespaces allowed "
+          "to grade in parallel.", file=sys.stderr)  # fmt: skip
+    return 1
 
 
 def die_with_parent() -> None:
@@ -399,5 +446,8 @@ def prepare_dirs(spec: SandboxSpec) -> None:
             os.chmod(path, 0o700)
 
 
-if __name__ == "__main__":  # python -I -S sandbox.py SPEC.json CONNECTION_FILE [KERNEL ARGS]
-    launch(SandboxSpec.load(Path(sys.argv[1])), sys.argv[2], sys.argv[3:])
+if __name__ == "__main__":
+    if sys.argv[1] == "--processes":  # in the sandbox: sandbox.py --processes N -- KERNEL ARGV
+        limit_processes_and_exec(int(sys.argv[2]), sys.argv[4:])
+    else:  # python -I -S sandbox.py SPEC.json CONNECTION_FILE [KERNEL ARGS]
+        launch(SandboxSpec.load(Path(sys.argv[1])), sys.argv[2], sys.argv[3:])

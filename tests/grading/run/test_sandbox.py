@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from cnncourse.grading.run.sandbox import (
     ids_of_processes,
     kernel_env,
     kernel_id_range,
+    kernel_parallelism,
     python_path_for_kernel,
     readonly_paths_for_python,
 )
@@ -216,3 +218,112 @@ def test_a_uid_that_another_process_runs_under_is_skipped_not_killed(tmp_path):
     finally:
         stranger.kill()
         stranger.wait()
+
+
+# ----------------------------------------------------------------------------- non-root kernels
+GRADER = "cnncourse-grader"  # an ordinary user made for the test when it runs as root
+HOLDING_BOMB = """\
+import os, time
+try:
+    while True:
+        if os.fork() == 0:
+            time.sleep(600)  # children pile up until the process limit says no
+            os._exit(0)
+except OSError:
+    pass
+time.sleep(20)  # hold them while the other kernels start and run
+"""
+THREADS = """\
+import threading, time
+time.sleep(8)  # an honest student's slow code: meanwhile the bomb fills its budget
+threads = [threading.Thread(target=time.sleep, args=(1,)) for _ in range(50)]
+for thread in threads:
+    thread.start()  # 'can't start new thread' if the bomb took this kernel's budget too
+for thread in threads:
+    thread.join()
+"""
+GRADE_AS_USER = """\
+import json, sys
+from dataclasses import replace
+from cnncourse.grading.run.driver import Course, grade_lab
+from tests.grading.tiny_course import FAST, TINY
+course = Course.load(sys.argv[1])
+results = grade_lab(course, TINY, options=replace(FAST, jobs=3, sandbox=True))
+print(json.dumps({r.student: [r.score, r.status, r.reasons] for r in results}))
+"""
+
+
+@pytest.fixture
+def ordinary_user():
+    """(name, uid): an ordinary user to grade as, made once on this machine if missing."""
+    import pwd
+
+    if os.geteuid() != 0:
+        return pwd.getpwuid(os.getuid()).pw_name, os.getuid()
+    try:
+        entry = pwd.getpwnam(GRADER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                        GRADER], check=True)  # fmt: skip
+        entry = pwd.getpwnam(GRADER)
+    return entry.pw_name, entry.pw_uid
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not bwrap_really_starts(), reason="needs a working bubblewrap")
+def test_a_fork_bomb_does_not_starve_the_other_kernels_of_an_ordinary_user(ordinary_user):
+    """Not root, so no private uids: each kernel still gets its own process budget, and the
+    honest kernels graded beside a fork bomb all get full marks (issue 22)."""
+    import shutil
+    import tempfile
+
+    import nbformat
+
+    from cnncourse.grading.demo import synthetic_submission
+    from tests.grading.run.hostile.corpus import save, with_extra_cell
+    from tests.grading.tiny_course import TINY, make_course
+
+    name, uid = ordinary_user
+    folder = Path(tempfile.mkdtemp(prefix="cnncourse-nonroot-"))
+    try:
+        course = make_course(folder / "course")
+        source = nbformat.read(course.source / TINY / f"{TINY}.ipynb", as_version=4)
+        release = nbformat.read(course.release / TINY / f"{TINY}.ipynb", as_version=4)
+        correct = synthetic_submission(source, release, "correct")
+        save(course.submitted / "bomb" / TINY, with_extra_cell(correct, HOLDING_BOMB))
+        honest = [f"honest{i}" for i in range(6)]
+        for student in honest:  # graded first, beside the bomb, or while it holds
+            save(course.submitted / student / TINY, with_extra_cell(correct, THREADS))
+        (folder / "home").mkdir()
+        if os.geteuid() == 0:
+            subprocess.run(["chown", "-R", f"{uid}:{uid}", str(folder)], check=True)
+        env = {"HOME": str(folder / "home"), "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+               "PYTHONPATH": str(REPO), "OPENBLAS_NUM_THREADS": "1", "PYTHONHASHSEED": "0",
+               "MPLBACKEND": "Agg", "LANG": os.environ.get("LANG", "C.UTF-8")}  # fmt: skip
+        as_user = ["runuser", "-u", name, "--"] if os.geteuid() == 0 else []
+        done = subprocess.run([*as_user, "env", "-i", *(f"{k}={v}" for k, v in env.items()),
+                               sys.executable, "-c", GRADE_AS_USER, str(course.root)],
+                              capture_output=True, text=True, cwd=folder)  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        graded = json.loads(done.stdout.strip().splitlines()[-1])
+        assert set(graded) == {"bomb", *honest}
+        for student in honest:
+            assert graded[student][:2] == [3, "ok"], (student, graded[student])
+            notebook = nbformat.read(course.autograded / student / TINY / f"{TINY}.ipynb", 4)
+            errors = [o.get("evalue") for cell in notebook.cells for o in cell.get("outputs", [])
+                      if o.get("output_type") == "error"]  # fmt: skip
+            assert errors == [], (student, errors)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_without_bubblewrap_an_ordinary_user_grades_one_kernel_at_a_time(monkeypatch, capsys):
+    """No private uid and no user namespace per kernel: kernels would share one process
+    budget, so they run one at a time, and the instructor is told why once."""
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert kernel_parallelism(3, "off") == 1
+    assert "one submission at a time, not 3" in capsys.readouterr().err
+    assert kernel_parallelism(3, "bubblewrap") == 3  # a user namespace, a budget, per kernel
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert kernel_parallelism(3, "off") == 3  # root: RLIMIT_NPROC binds nobody anyway
+    assert capsys.readouterr().err == ""
