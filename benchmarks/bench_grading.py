@@ -1,10 +1,13 @@
-"""Grading throughput: plain nbgrader, the local pool and a Dask cluster, side by side in one run.
+"""Grading throughput: plain nbgrader, the local pool and Dask clusters, side by side in one run.
 
 Part 1, throughput. The same class (COUNT submissions of a lab: correct, blank, partly right,
-flipped kernel, off-by-one padding, in turn) is graded in three copies of one course by
+flipped kernel, off-by-one padding, in turn) is graded in four copies of one course by
     plain `nbgrader autograde LAB`  (one process, one kernel after the other, no sandbox)
     the local pool                  (`cnncourse grade`, JOBS workers, sandboxed)
     a Dask cluster on this machine  (`cnncourse grade --scheduler local`, JOBS workers)
+    a TLS Dask cluster              (`dask scheduler` and `dask worker --nworkers JOBS` with
+                                     mutual TLS, certificates made here with openssl, as the
+                                     README sets it up; `cnncourse grade --scheduler tls://...`)
 which must agree on every grade; prints submissions per minute for each.
 
 Part 2, where a submission's time goes, one worker, SAMPLE submissions (one of each kind):
@@ -30,7 +33,10 @@ Under a load of 5-9 from other work: 7.8, 10.1 (1.29x) and 4.6 submissions/min.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -137,6 +143,51 @@ def bytes_per_submission(course: Course, lab: str) -> tuple[int, int]:
     return int(statistics.mean(sent)), int(statistics.mean(back))
 
 
+def make_certificates(folder: Path) -> Path:
+    """A course CA and a certificate and key per role, with the README's openssl commands."""
+    def openssl(*argv: str) -> None:
+        subprocess.run(["openssl", *argv], cwd=folder, check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+            "/CN=course CA", "-keyout", "ca-key.pem", "-out", "ca.pem")  # fmt: skip
+    for role in ("scheduler", "worker", "driver"):
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={role}", "-keyout",
+                f"{role}-key.pem", "-out", f"{role}.csr")  # fmt: skip
+        openssl("x509", "-req", "-in", f"{role}.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem",
+                "-CAcreateserial", "-days", "2", "-out", f"{role}.pem")  # fmt: skip
+    return folder
+
+
+@contextlib.contextmanager
+def tls_cluster(folder: Path, workers: int):
+    """(tls:// address, the driver's ClusterSecurity): a scheduler and `workers` single-threaded
+    worker processes on this machine, all speaking mutual TLS."""
+    folder.mkdir(parents=True)
+    certificates = make_certificates(folder)
+    tls = lambda role: ["--tls-ca-file", "ca.pem", "--tls-cert", f"{role}.pem",  # noqa: E731
+                        "--tls-key", f"{role}-key.pem"]  # fmt: skip
+    dask = str(Path(sys.executable).parent / "dask")
+    started = lambda *argv: subprocess.Popen(  # noqa: E731
+        [dask, *argv], cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)  # fmt: skip
+    processes = [started("scheduler", "--protocol", "tls", "--port", "0", "--no-dashboard",
+                         *tls("scheduler"), "--scheduler-file", "scheduler.json")]  # fmt: skip
+    try:
+        while not (folder / "scheduler.json").exists():
+            time.sleep(0.2)
+        processes.append(started("worker", "--scheduler-file", "scheduler.json", "--nworkers",
+                                 str(workers), "--nthreads", "1", "--no-dashboard",
+                                 *tls("worker")))  # fmt: skip
+        address = json.loads((folder / "scheduler.json").read_text())["address"]
+        yield address, dask_pool.ClusterSecurity(
+            *(str(certificates / name) for name in ("ca.pem", "driver.pem", "driver-key.pem")))
+    finally:
+        for process in processes:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            process.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lab", default="lab1_convolution")
@@ -149,13 +200,16 @@ def main() -> None:
     repo = Course.load(REPO)
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as scratch:
         make = lambda name: make_demo_course(repo, lab, Path(scratch) / name)  # noqa: E731
-        courses = {name: make(name) for name in ("plain", "local", "dask")}
+        courses = {name: make(name) for name in ("plain", "local", "dask", "tls")}
         for course in courses.values():
             write_class(course, lab, n)
         # part 1: throughput, side by side
         plain_s, plain = plain_nbgrader(courses["plain"], lab)
         local_s, local, local_t = pooled(courses["local"], lab, options)
         dask_s, dasked, dask_t = pooled(courses["dask"], lab, replace(options, scheduler="local"))
+        with tls_cluster(Path(scratch) / "tls-cluster", args.jobs) as (address, security):
+            tls = replace(options, scheduler=address, cluster_security=security)
+            tls_s, tlsed, tls_t = pooled(courses["tls"], lab, tls)
         sent, back = bytes_per_submission(courses["dask"], lab)
         # part 2: one worker, one submission of each kind
         sample = {name: make(f"sample-{name}") for name in ("plain", "off", "bwrap")}
@@ -166,7 +220,7 @@ def main() -> None:
         one = replace(options, jobs=1)
         _, _, off_t = pooled(sample["off"], lab, replace(one, sandbox=False))
         _, _, bwrap_t = pooled(sample["bwrap"], lab, replace(one, sandbox=True))
-    assert local == plain == dasked, f"grades differ:\n {plain}\n {local}\n {dasked}"
+    assert local == plain == dasked == tlsed, f"grades differ:\n {plain}\n {local}\n {dasked}"
     rate = lambda seconds: 60 * n / seconds  # noqa: E731
     print(f"grading {n} submissions of {lab} on {os.cpu_count()} cores, {args.jobs} workers")
     print(f"  plain nbgrader autograde : {plain_s:6.1f} s  {rate(plain_s):6.1f} submissions/min")
@@ -174,7 +228,9 @@ def main() -> None:
           f"  ({plain_s / local_s:.2f}x plain)")  # fmt: skip
     print(f"  Dask LocalCluster        : {dask_s:6.1f} s  {rate(dask_s):6.1f} submissions/min"
           f"  ({plain_s / dask_s:.2f}x plain, {local_s / dask_s:.2f}x local pool)")  # fmt: skip
-    print(f"  identical grades for all {n} submissions in the three")
+    print(f"  Dask cluster, mutual TLS : {tls_s:6.1f} s  {rate(tls_s):6.1f} submissions/min"
+          f"  ({plain_s / tls_s:.2f}x plain, {local_s / tls_s:.2f}x local pool)")  # fmt: skip
+    print(f"  identical grades for all {n} submissions in the four")
     k = len(KINDS)
     print(f"where one submission's time goes (one worker, {k} submissions, seconds each):")
     print(f"  the floor: notebook alone (kernel start + cells): {floor_s:6.2f}")
@@ -189,6 +245,8 @@ def main() -> None:
     print(f"  Dask: recording {dask_t['recording']:.3f} + packing {dask_t['packing']:.3f} + "
           f"unpacking {dask_t['unpacking']:.3f} = {serial:.3f} s "
           f"-> at most {60 / serial:.0f} submissions/min")  # fmt: skip
+    tls_serial = tls_t["recording"] + tls_t["packing"] + tls_t["unpacking"]
+    print(f"  Dask with TLS: {tls_serial:.3f} s -> at most {60 / tls_serial:.0f} submissions/min")
     print(f"  bytes per submission on Dask: {sent / 1024:.0f} KiB out, {back / 1024:.0f} KiB "
           f"back -> {100e6 / 8 / (sent + back) * 60:.0f} submissions/min on 100 Mbit/s")
     per_worker = 60 / local_t["worker"]
