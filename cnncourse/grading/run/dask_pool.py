@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import ipaddress
 import os
 import shutil
 import socket
@@ -165,6 +166,8 @@ def on_this_machine(address: str) -> bool:
     except OSError:
         return False
     for family, _type, _proto, _name, sockaddr in found:
+        if ipaddress.ip_address(sockaddr[0].split("%")[0]).is_loopback:
+            continue  # ::1 cannot be bound where IPv6 is off, yet it is this machine
         with socket.socket(family, socket.SOCK_STREAM) as probe:
             try:
                 probe.bind((sockaddr[0], 0))
