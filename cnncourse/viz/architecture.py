@@ -617,16 +617,16 @@ def plot_vgg_configurations(models: Mapping[str, object], *, fontsize: float = 9
     models: configuration name -> Keras model (e.g. {'A': vgg('A'), ...}). Layers that a
     configuration adds to the one on its left are in bold on a darker cell; a grey band marks
     each max pooling; the foot of each column gives the weight layers and parameters.
-    layout='phone' puts as many columns side by side as fit PHONE_INCHES (three), the next
-    ones under them.
+    layout='phone' puts as many columns side by side as fit PHONE_INCHES, an inch each (three),
+    the next ones under them.
     """
     if not models:
         raise ValueError("plot_vgg_configurations needs at least one model, got none")
     _check_layout(layout)
     columns = {name: vgg_column(m) for name, m in models.items()}
     width = PAGE_INCHES - 0.3 if layout == "page" else PHONE_INCHES
-    cell_w = min(1.1, width / len(columns)) if layout == "page" else 1.05
-    per_row = len(columns) if layout == "page" else max(1, int(width // cell_w))
+    per_row = len(columns) if layout == "page" else max(1, int(width))  # 1 in a column
+    cell_w = min(1.1, width / per_row)
     names = list(columns)
     groups = [names[i:i + per_row] for i in range(0, len(names), per_row)]
     tables = [_block_rows([columns[name] for name in group]) for group in groups]

@@ -226,6 +226,17 @@ def test_phone_layout_stacks_diagrams_that_the_page_draws_side_by_side():
     assert bottleneck.y1 < basic.y0 and abs(bottleneck.x0 - basic.x0) < 1  # one under the other
 
 
+def test_phone_layout_of_vgg_sets_three_configurations_a_row():
+    fig = plot_vgg_configurations({c: models.vgg(c) for c in ("A", "A-LRN", "B", "C", "D", "E")},
+                                  layout="phone")
+    renderer = rendered(fig)
+    headings = {t.get_text().split("\n")[0]: t.get_window_extent(renderer)
+                for t in fig.axes[0].texts if "layers" in t.get_text()}
+    assert len({round(h.y0) for h in headings.values()}) == 2  # two rows
+    assert abs(headings["C"].x0 - headings["A"].x0) < 1 and headings["C"].y1 < headings["A"].y0
+    assert abs(headings["E"].x0 - headings["B"].x0) < 1
+
+
 def test_phone_layout_wraps_a_long_label_onto_lines_inside_its_box():
     """Inception's four branches share the phone's width: labels wrap at '→' and ', '."""
     fig = plot_architecture(built(models.googlenet), layers="inception3a", layout="phone")
