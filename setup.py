@@ -18,10 +18,12 @@ class BuildWithReleases(build_py):
     def run(self) -> None:
         super().run()
         target = Path(self.build_lib) / "cnncourse" / "releases"
-        for notebook in sorted(RELEASES.glob("*/*.ipynb")):
-            destination = target / notebook.relative_to(RELEASES)
+        for release in sorted(RELEASES.glob("*/*")):  # the notebook and its nbgrader_config.py
+            if not release.is_file():
+                continue
+            destination = target / release.relative_to(RELEASES)
             destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(notebook, destination)
+            shutil.copyfile(release, destination)
 
 
 setup(cmdclass={"build_py": BuildWithReleases})

@@ -237,7 +237,7 @@ def setup_cell_source(lab: str, version: str, *, keras: bool = False,
         f"                           \"cnncourse{extra} @ git+{repository}@v{version}\"])\n"
         f"import cnncourse.labs\n"
         f"\n"
-        f'cnncourse.labs.check_version("{lab}", "{version}")'
+        f'cnncourse.labs.check_version("{lab}", "{version}");'  # ";": no bare True shown
     )
 
 

@@ -36,3 +36,15 @@ def test_the_first_lines_name_the_cause(lab, tmp_path):
         assert not typical_mistakes.cut_lines(report), (mistake.name, report)
         assert not typical_mistakes.causes_not_whole(report), (mistake.name, report)
         assert not typical_mistakes.grading_code_shown(report, source), (mistake.name, report)
+
+
+def test_the_setup_cell_prints_no_bare_true():
+    """check_version returns True: the setup cell must not display it (issue 21)."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from cnncourse import labs
+
+    shell = InteractiveShell.instance()
+    source = labs.setup_cell_source("lab1_convolution", labs.package_version())
+    result = shell.run_cell(source, store_history=True)  # as a notebook runs it
+    assert result.success and result.result is None
