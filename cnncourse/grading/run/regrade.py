@@ -94,6 +94,7 @@ def grade_reviewed(course: Course, lab: str, confirm: Confirm, *, submissions: P
     Returns (results, changes); raises RegradeRefused (nothing recorded) when refused."""
     from cnncourse.grading.run.driver import GradingInterrupted, grade_lab
 
+    course.check_lab(lab)  # an unknown lab is named before anything else is looked at
     folder = Path(submissions) if submissions else course.submitted
     chosen = students or find_students(folder, lab)
     before = recorded_scores(course, lab, chosen)
