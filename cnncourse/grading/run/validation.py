@@ -90,7 +90,12 @@ def check_submission(folder: Path, cells: LabCells) -> Verdict:
 
 
 def read_notebook(path: Path) -> tuple[NotebookNode | None, str]:
-    """The notebook at path, or None and what is wrong with the file."""
+    """The notebook at path, or None and what is wrong with the file.
+
+    No stricter than nbgrader, whose own read only logs what nbformat's schema would refuse
+    (a display output without metadata, a code cell without execution_count, an editor's extra
+    fields): a notebook is refused only when nbgrader could not grade it either. The outputs are
+    cleared, as nbgrader's autograde clears them before it runs the notebook."""
     raw = path.read_bytes()
     if not raw.strip():
         return None, f"{path.name} is an empty file"
@@ -100,13 +105,33 @@ def read_notebook(path: Path) -> tuple[NotebookNode | None, str]:
         return None, f"{path.name} is not valid JSON ({error})"
     if not isinstance(data, dict) or "cells" not in data or data.get("nbformat") != 4:
         return None, f"{path.name} is JSON but not a Jupyter notebook (version 4)"
-    try:
-        notebook = nbformat.reads(raw.decode(), as_version=4)
-        give_cells_ids(notebook)
-        nbformat.validate(notebook)
-    except Exception as error:  # nbformat raises several kinds for malformed cells
-        return None, f"{path.name} is not a valid notebook ({str(error).splitlines()[0]})"
+    problem = unreadable_cells(data)
+    if problem:
+        return None, f"{path.name} is not a valid notebook ({problem})"
+    notebook = nbformat.reads(raw.decode(), as_version=4, capture_validation_error={})
+    for cell in notebook.cells:
+        cell.setdefault("metadata", nbformat.NotebookNode())
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    give_cells_ids(notebook)
     return notebook, ""
+
+
+def unreadable_cells(data: dict) -> str:
+    """What makes a notebook's cells unreadable to nbgrader too ('' if nothing)."""
+    if not isinstance(data["cells"], list) or not isinstance(data.get("metadata", {}), dict):
+        return "its cells are not a list, or its metadata is not a mapping"
+    for index, cell in enumerate(data["cells"], 1):
+        if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw"):
+            return f"cell {index} is not a code, markdown or raw cell"
+        source = cell.get("source")
+        if not (isinstance(source, str) or (
+            isinstance(source, list) and all(isinstance(line, str) for line in source)
+        )):
+            return f"cell {index} has no source text"
+        if not isinstance(cell.get("metadata", {}), dict):
+            return f"cell {index}'s metadata is not a mapping"
+    return ""
 
 
 def give_cells_ids(notebook: NotebookNode) -> None:
