@@ -150,7 +150,7 @@ def commit_grades(course: Course, lab: str, result: Result) -> None:
                     set_auto_grade(grade, cell, grade.name in manual)
             # --- due dates (issue 20, term helper): submission time, extension, late penalty
             late = apply_late_policy(course, gb, lab, submission, result.timestamp)
-            result.reasons += [late] if late else []
+            result.reasons += [late] if late and late not in result.reasons else []
             # ---
             gb.db.commit()
         except BaseException:

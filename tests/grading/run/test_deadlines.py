@@ -155,6 +155,8 @@ def test_course_way_due_date_extension_and_share_policy(course):
     assert {s: float(rows[s]["score"]) for s in expected} == expected
     assert rows["late90min"]["duedate"].startswith("2026-10-05 12:00:00")
     assert "late by 5.0 h: penalty 1" in results["late5h"].reasons
+    record(course, TINY, results["late5h"])  # recorded again, as a confirmed regrade does
+    assert results["late5h"].reasons.count("late by 5.0 h: penalty 1") == 1
     report = format_report(class_report(course, TINY))
     assert "late submissions: 1" in report
     assert "late5h: submitted 2026-10-05 17:00 UTC, late by 5.0 h, penalty 1" in report
