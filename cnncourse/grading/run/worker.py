@@ -221,7 +221,9 @@ def _read_result(job: Job, course: Path, outcome: dict) -> Result:
         except MissingEntry:
             return Result(job.student, "grader error", reasons=["nbgrader recorded no grades"])
         grades = [
-            CellGrade(nb.name, g.name, float(g.score), float(g.max_score))
+            # a written answer nbgrader left to a grader stays "needs manual grade"
+            CellGrade(nb.name, g.name, float(g.score), float(g.max_score),
+                      needs_manual_grade=bool(g.needs_manual_grade))
             for nb in submission.notebooks
             for g in nb.grades
         ]
