@@ -56,3 +56,14 @@ c.Validator.validate_all = True
 from cnncourse.grading.run.feedback import feedback_config  # noqa: E402
 
 c.merge(feedback_config())
+
+# Due dates and late penalties (cnncourse/grading/run/deadlines.py), read by `cnncourse grade`
+# and, being nbgrader's own settings, by plain `nbgrader autograde`. A lab named here gets this
+# due date in the gradebook when graded; else the gradebook's (`nbgrader db assignment add LAB
+# --duedate ...`). Extensions: `cnncourse extend STUDENT LAB --hours N` or formgrader.
+c.CnnCourse.due_dates = {}  # e.g. {"lab1_convolution": "2026-10-05 23:59:00 Europe/Berlin"}
+# nbgrader's policy: "none" (no penalty) or "zero" (a late notebook scores 0); for a share per
+# hour or day started, capped:
+#   c.AssignLatePenalties.plugin_class = "cnncourse.grading.run.deadlines.SharePerPeriod"
+#   c.SharePerPeriod.share = 0.1; c.SharePerPeriod.period = "day"; c.SharePerPeriod.cap = 0.5
+c.LateSubmissionPlugin.penalty_method = "none"
