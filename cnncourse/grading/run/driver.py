@@ -55,6 +55,7 @@ from cnncourse.grading.run.pool import LocalPool, Pool
 from cnncourse.grading.run.preflight import STUDENT as PREFLIGHT_STUDENT
 from cnncourse.grading.run.preflight import (
     check_preflight,
+    solution_passed,
     stderr_notes,
     write_solution_submission,
 )
@@ -301,7 +302,7 @@ def preflight(course: Course, lab: str, pool: Pool, settings: dict, scratch: Pat
               job_dir=str(scratch / "preflight" / "job"), **settings)  # fmt: skip
     pool.submit(job)
     ((_job, result),) = list(pool.results())
-    if not result.full_marks:
+    if not solution_passed(result):
         keep_log(course, lab, result)
         check_preflight(result, lab, log_file(course, lab, PREFLIGHT_STUDENT))
     for note in stderr_notes(result):
