@@ -37,12 +37,12 @@ def page_text(path: Path) -> str:
 
 def secret_lines(source: Path, release: Path) -> set[str]:
     """The lines of the source notebook's hidden tests that the released notebook does not
-    show anyway (an `import numpy as np` is no secret), stripped, of at least 12 characters."""
-    shown = {line.strip() for cell in nbformat.read(release, as_version=4).cells
-             for line in cell.source.splitlines()}
+    show anyway (an `import numpy as np`, or the start of a visible call, is no secret),
+    stripped, of at least 12 characters."""
+    shown = "\n".join(cell.source for cell in nbformat.read(release, as_version=4).cells)
     hidden = {line.strip() for cell in nbformat.read(source, as_version=4).cells
               for region in HIDDEN_REGION.findall(cell.source) for line in region.splitlines()}
-    return {line for line in hidden - shown if len(line) >= 12}
+    return {line for line in hidden if len(line) >= 12 and line not in shown}
 
 
 def leaked(page: Path, secrets: set[str]) -> set[str]:
