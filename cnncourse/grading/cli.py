@@ -263,10 +263,16 @@ def confirm_changes(yes: bool):
 
 
 def run_extend(args: argparse.Namespace) -> int:
+    import sys
+
     from cnncourse.grading.run.course import Course
     from cnncourse.grading.run.regrade import extend
 
-    change = extend(Course.load(args.course), args.student, args.lab, args.hours)
+    try:
+        change = extend(Course.load(args.course), args.student, args.lab, args.hours)
+    except ValueError as error:  # a negative extension, an unknown lab, a bad extensions.csv
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print(f"{args.student} has {args.hours:g} h more for {args.lab}")
     if change is not None:
         print(f"recorded score {change.before:g} -> {change.after:g}")
@@ -284,6 +290,9 @@ def run_late(args: argparse.Namespace) -> int:
     except RegradeRefused as refused:
         print(f"NOT RECORDED: {refused}; run again with --yes to record", file=sys.stderr)
         return 4
+    except ValueError as error:  # a due date that is not a date, an unknown lab, ...
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print(format_changes(changes) if not changes else f"recorded {len(changes)} change(s)")
     return 0
 

@@ -212,3 +212,12 @@ def test_extensions_file_names_the_bad_line(course):
     (course.root / "extensions.csv").write_text("student,lab,hours\nada,lab0_tiny,two\n")
     with pytest.raises(ValueError, match="line 2: expected the columns student,lab,hours"):
         read_extensions(course)
+
+
+def test_bad_due_dates_and_extensions_are_named(course, capsys):
+    configure(course, f'c.CnnCourse.due_dates = {{"{TINY}": "the fifth of Octember"}}\n')
+    assert main(["late", TINY, "--course", str(course.root)]) == 2
+    assert "c.CnnCourse.due_dates['lab0_tiny']: 'the fifth of Octember' is not a date" in (
+        capsys.readouterr().err)
+    assert main(["extend", "ada", TINY, "--hours", "-3", "--course", str(course.root)]) == 2
+    assert "an extension is a number of hours >= 0, got -3" in capsys.readouterr().err
