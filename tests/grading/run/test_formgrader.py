@@ -24,7 +24,12 @@ import pytest
 from cnncourse.grading.demo import synthetic_submission
 from cnncourse.grading.run.course import Course
 from cnncourse.grading.run.driver import grade_lab
-from cnncourse.grading.run.nbgrader_commands import export_grades, release_labs
+from cnncourse.grading.run.nbgrader_commands import (
+    export_grades,
+    generate_feedback,
+    release_labs,
+)
+from tests.grading.feedback_pages import page_text
 from tests.grading.tiny_course import FAST, FIXTURES, TINY
 
 pytestmark = pytest.mark.slow
@@ -157,3 +162,8 @@ def test_manual_scores_from_formgrader_count_and_survive_a_regrade(formgrader, t
         grades = api(url, "GET", f"/formgrader/api/grades?submission_id={submission['id']}")
         written = next(g for g in grades if g["name"] == WRITTEN)
         assert written["manual_score"] == CLASS[submission["student"]][1], written
+
+    generate_feedback(course, TINY)  # the student's page gives the grader's points
+    page = page_text(course.feedback / "alice" / TINY / f"{TINY}.html")
+    assert "explain_flip (graded by hand)" in page and "1.5 / 2.0" in page
+    assert "Score: 4.5 of 5.0 points" in page
