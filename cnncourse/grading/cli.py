@@ -189,7 +189,7 @@ def run_grade(args: argparse.Namespace) -> int:
     import sys
 
     from cnncourse.grading.run.course import Course
-    from cnncourse.grading.run.driver import GradingInterrupted
+    from cnncourse.grading.run.driver import GradingInterrupted, NoSubmission
     from cnncourse.grading.run.gradebook import GradebookBusy, LabChanged, format_summary
     from cnncourse.grading.run.preflight import PreflightError
     from cnncourse.grading.run.regrade import RegradeRefused, grade_reviewed
@@ -201,7 +201,7 @@ def run_grade(args: argparse.Namespace) -> int:
             course, args.lab, confirm_changes(args.yes), submissions=args.submissions,
             students=args.student, options=grading_options(args),
         )  # fmt: skip
-    except (PreflightError, GradebookBusy, LabChanged) as error:
+    except (PreflightError, GradebookBusy, LabChanged, NoSubmission) as error:
         print(error, file=sys.stderr)
         return 1
     except RegradeRefused as refused:
@@ -382,9 +382,15 @@ def run_similarity(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from cnncourse.grading.demo import run_demo as demo
-    from cnncourse.grading.run.course import Course
+    import sys
 
-    course = Course.load(args.course)
+    from cnncourse.grading.demo import NotACourse, course_for_demo
+    from cnncourse.grading.demo import run_demo as demo
+
+    try:
+        course = course_for_demo(args.course)
+    except NotACourse as error:
+        print(error, file=sys.stderr)
+        return 1
     demo(args.lab, course=course, root=course.root / args.dir, options=grading_options(args))
     return 0

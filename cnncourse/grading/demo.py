@@ -143,6 +143,25 @@ def synthetic_submission(source: NotebookNode, release: NotebookNode, kind: str)
     return notebook
 
 
+class NotACourse(ValueError):
+    """The folder `cnncourse demo` was given holds no course."""
+
+
+def course_for_demo(root: Path) -> Course:
+    """The course in `root`, or NotACourse saying what a course folder holds."""
+    root = Path(root).resolve()
+    if not (root / "nbgrader_config.py").is_file():
+        raise NotACourse(
+            f"{root} is not a course folder: `cnncourse demo` needs one with nbgrader_config.py "
+            "and the labs' source notebooks (the root of the course repository); run it there "
+            "or pass --course PATH"
+        )
+    course = Course.load(root)
+    if not course.source.is_dir():
+        raise NotACourse(f"{root} is not a course folder: it has no source folder {course.source}")
+    return course
+
+
 def make_demo_course(course: Course, lab: str, root: Path) -> Course:
     """A fresh course directory at root with `lab` released and an empty SQLite gradebook."""
     course.check_lab(lab)

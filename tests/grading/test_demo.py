@@ -145,3 +145,12 @@ def test_without_the_sandbox_grading_still_works_and_says_so(tiny_course, capsys
     (result,) = grade_lab(tiny_course, TINY, students=["unsandboxed"], options=options)
     assert (result.status, result.score) == ("ok", 3)
     assert "the sandbox is OFF" in capsys.readouterr().err
+
+
+def test_demo_outside_a_course_folder_says_what_it_needs(tmp_path, capsys):
+    from cnncourse.cli import main
+
+    status = main(["demo", "--course", str(tmp_path)])
+    said = capsys.readouterr().err
+    assert status == 1
+    assert f"{tmp_path} is not a course folder" in said and "nbgrader_config.py" in said

@@ -125,6 +125,20 @@ class GradingOptions:
             )
 
 
+class NoSubmission(ValueError):
+    """A student asked for by id has no submission of the lab (a typo in --student)."""
+
+
+def check_students(folder: Path, lab: str, students: list[str] | None) -> None:
+    """Refuse ids without a submission folder: grading one would record a new student with 0."""
+    missing = [s for s in students or [] if not (folder / s / lab).is_dir()]
+    if missing:
+        raise NoSubmission(
+            f"no submission of {lab} for {', '.join(missing)} in {folder} (expected "
+            f"{folder}/STUDENT/{lab}/); check the id given to --student. Nothing was graded."
+        )
+
+
 class GradingInterrupted(KeyboardInterrupt):
     """Ctrl-C during a batch: `results` were graded and recorded, the others were not."""
 
@@ -207,6 +221,7 @@ def grade_lab(
     python_scripts_on_path()  # nbgrader's alembic, here and in the workers started below
     with gradebook_lock(course):
         folder = Path(submissions) if submissions else course.submitted
+        check_students(folder, lab, students)
         students = students or find_students(folder, lab)
         with tempfile.TemporaryDirectory(prefix="cnncourse-grading-") as scratch:
             results = grade_students(course, lab, folder, students, options, Path(scratch))

@@ -244,15 +244,32 @@ def write_summary(course: Course, lab: str, results: list[Result]) -> Path:
     worker log of each submission short of full marks."""
     course.autograded.mkdir(parents=True, exist_ok=True)
     path = course.autograded / f"{lab}_summary.csv"
+    rows = earlier_rows(path)  # a partial regrade (--student) keeps the other students' rows
+    for r in results:
+        log = log_file(course, lab, r.student)
+        score = [r.score, r.max_score] if r.graded else ["", ""]
+        rows[r.student] = [r.student, *score, shown_status(r), "; ".join(r.reasons),
+                           f"{r.seconds:.1f}", str(log) if log.exists() else ""]  # fmt: skip
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["student", "score", "max_score", "status", "reason", "seconds", "log"])
-        for r in results:
-            log = log_file(course, lab, r.student)
-            score = [r.score, r.max_score] if r.graded else ["", ""]
-            writer.writerow([r.student, *score, shown_status(r), "; ".join(r.reasons),
-                             f"{r.seconds:.1f}", str(log) if log.exists() else ""])  # fmt: skip
+        writer.writerow(SUMMARY_COLUMNS)
+        writer.writerows(rows[student] for student in sorted(rows))
     return path
+
+
+SUMMARY_COLUMNS = ["student", "score", "max_score", "status", "reason", "seconds", "log"]
+
+
+def earlier_rows(path: Path) -> dict[str, list]:
+    """The rows of an earlier summary, by student ({} if none or of other columns)."""
+    try:
+        with open(path, newline="") as handle:
+            reader = csv.DictReader(handle)
+            if reader.fieldnames != SUMMARY_COLUMNS:
+                return {}
+            return {row["student"]: [row[c] for c in SUMMARY_COLUMNS] for row in reader}
+    except OSError:
+        return {}
 
 
 # ------------------------------------------------------------------ the lab since its release

@@ -56,6 +56,8 @@ from cnncourse.grading.run.validation import LabCells, check_submission
 MAX_REASON = 160  # characters of one failing test's message in the summary
 TRUNCATED = "... Output truncated ..."  # nbgrader's own marker (LimitOutput)
 WORKER_MEMORY = 8 * 1024**3  # soft address-space limit of a worker: an output flood stops here
+MAX_DISPLAYS = 20  # display outputs kept per cell (figures, HTML): a plot per batch floods
+DISPLAYS = ("display_data", "update_display_data")
 NOTES = "notes.txt"  # in the job's folder: what the preprocessors tell the summary, one per line
 
 
@@ -269,7 +271,9 @@ def _execution_notes(executed: nbformat.NotebookNode) -> tuple[str, list[str]]:
 
 
 def truncate_outputs(cell: nbformat.NotebookNode, max_chars: int) -> None:
-    """Cut a code cell's text outputs after max_chars characters in all."""
+    """Cut a code cell's text outputs after max_chars characters in all, and its displays (a
+    plot per batch) after the first MAX_DISPLAYS."""
+    limit_displays(cell)
     left = max_chars
     for output in cell.get("outputs", []):
         if output.get("output_type") != "stream":
@@ -344,6 +348,18 @@ class ProgressExecute(Execute):
         if self.progress_file:
             with open(self.progress_file, "a") as progress:
                 progress.write(json.dumps(entry) + "\n")
+
+
+def limit_displays(cell: nbformat.NotebookNode) -> None:
+    """Keep the first MAX_DISPLAYS display outputs of a cell, then one line saying how many
+    more there were (with nbgrader's truncation marker)."""
+    displays = [o for o in cell.get("outputs", []) if o.get("output_type") in DISPLAYS]
+    if len(displays) <= MAX_DISPLAYS:
+        return
+    dropped = {id(o) for o in displays[MAX_DISPLAYS:]}
+    cell.outputs = [o for o in cell.outputs if id(o) not in dropped]
+    note = f"{len(dropped)} more displays not kept\n{TRUNCATED}"
+    cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=note))
 
 
 class TruncateOutput(Preprocessor):

@@ -165,3 +165,27 @@ def test_ctrl_c_while_recording_keeps_the_result_in_the_summary_and_the_count(
     assert in_gradebook(course, "interrupted") == 3
     summary = (course.autograded / f"{TINY}_summary.csv").read_text()
     assert "interrupted" in summary
+
+
+def test_a_partial_regrade_merges_the_summary(course):
+    (course.autograded / f"{TINY}_summary.csv").unlink(missing_ok=True)
+    write_summary(course, TINY, [Result("ada", "ok", 3, 3), Result("bob", "timeout", 1, 3)])
+    write_summary(course, TINY, [Result("bob", "ok", 3, 3)])  # --student bob
+    path = course.autograded / f"{TINY}_summary.csv"
+    rows = {row["student"]: row for row in csv.DictReader(path.open())}
+    assert sorted(rows) == ["ada", "bob"]
+    assert rows["ada"]["status"] == "ok" and rows["bob"]["status"] == "ok"
+    assert float(rows["bob"]["score"]) == 3
+
+
+def test_a_student_without_a_submission_is_refused_by_name(course, capsys):
+    from cnncourse.cli import main
+
+    (course.submitted / "ada" / TINY).mkdir(parents=True, exist_ok=True)
+    status = main(["grade", TINY, "--course", str(course.root), "--student", "ada",
+                   "--student", "adda"])  # fmt: skip
+    said = capsys.readouterr().err
+    assert status == 1
+    assert f"no submission of {TINY} for adda" in said and str(course.submitted) in said
+    assert "adda" not in {r["student"] for r in csv.DictReader(
+        (course.autograded / f"{TINY}_summary.csv").open())}  # fmt: skip
