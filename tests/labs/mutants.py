@@ -36,7 +36,8 @@ ROOT = Path(__file__).resolve().parents[2]
 NUMPY_LABS = ["lab1_convolution", "lab2_conv_layer", "lab3_pooling", "lab4_lenet",
               "lab6_transposed_segmentation"]
 SOLUTION_REGION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
-CELL_SECONDS = 60  # a mutant stuck in one cell (a huge allocation, a long loop) is killed
+CELL_SECONDS = 240  # a mutant stuck in one cell (a huge allocation, a long loop) is
+# killed; lab 4's training takes 6 s of CPU, several times that on a busy machine
 
 OPERATOR_SWAPS = {
     "+": "-", "-": "+", "*": "+", "/": "*", "//": "/", "**": "*", "+=": "=", "-=": "+=",

@@ -370,6 +370,8 @@ def check_train_lenet(train_lenet: Callable, accuracy: Callable, x_train: np.nda
     if replaced:
         print(f"Your {', '.join(sorted(replaced))} failed a check (see its test): this test "
               "trains with the course's version so that it grades your training loop alone.")
+    if {"lenet_forward", "lenet_backward"} & set(replaced):
+        replaced = {**LAYERS, **replaced}  # the course's network reads the plain layers' caches
     start = time.perf_counter()
     with checks.dependencies_replaced(train_lenet, **replaced):
         result = checks.call_own("train_lenet", train_lenet, x_train, y_train,
