@@ -209,6 +209,7 @@ def short_run_seed_5(small_mnist) -> train.TrainResult:
 
 
 @pytest.mark.keras
+@pytest.mark.slow  # trains
 def test_same_seed_same_training_curve(small_mnist, short_run_seed_5):
     first, second = short_run_seed_5, short_run(small_mnist, seed=5)
     np.testing.assert_allclose(first.history["loss"], second.history["loss"], rtol=1e-5)
@@ -217,6 +218,7 @@ def test_same_seed_same_training_curve(small_mnist, short_run_seed_5):
 
 
 @pytest.mark.keras
+@pytest.mark.slow  # trains
 def test_trained_model_has_no_random_layers_and_predicts_deterministically(
     small_mnist, short_run_seed_5
 ):
@@ -230,6 +232,7 @@ def test_trained_model_has_no_random_layers_and_predicts_deterministically(
 
 
 @pytest.mark.keras
+@pytest.mark.slow  # trains
 def test_model_built_in_mixed_precision_keeps_float32_outputs_and_trains(small_mnist):
     """The GPU path, exercised on the CPU: float16 layers, float32 softmax and loss."""
     previous = keras.config.dtype_policy()
@@ -245,6 +248,7 @@ def test_model_built_in_mixed_precision_keeps_float32_outputs_and_trains(small_m
 
 
 @pytest.mark.keras
+@pytest.mark.slow  # trains
 def test_train_saves_history_and_a_model_that_reloads(tmp_path, capsys):
     result = train.train("lenet5_modern", epochs=2, data_source="sample",
                          output_dir=tmp_path / "run", verbose=0)  # fmt: skip
@@ -267,6 +271,7 @@ def test_train_saves_history_and_a_model_that_reloads(tmp_path, capsys):
 
 
 @pytest.mark.keras
+@pytest.mark.slow  # trains
 def test_train_command_runs_offline(tmp_path, capsys):
     out = tmp_path / "cli"
     argv = ["train", "lenet5", "--epochs", "1", "--data", "sample", "--output", str(out)]

@@ -31,7 +31,8 @@ from cnncourse import models
 from cnncourse.models.cost import layer_cost, model_costs, multiply_adds
 
 # Parameter counts of built models: the same on every backend, so run under TensorFlow only.
-pytestmark = [pytest.mark.keras, pytest.mark.backend_neutral]
+# Slow: builds the zoo's largest models and their Keras twins (ResNet-152, VGG-19, DenseNet).
+pytestmark = [pytest.mark.keras, pytest.mark.backend_neutral, pytest.mark.slow]
 
 
 def trainable_count(model: keras.Model) -> int:
