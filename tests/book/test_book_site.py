@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import io
 import re
 import threading
 import tomllib
@@ -416,13 +417,23 @@ LAYOUT_JS = """
         .filter(el => !getComputedStyle(el).backgroundImage.includes('gradient'))
         .map(el => `${el.tagName.toLowerCase()}.${el.className} ${label(el)}`),
     // Figures shown smaller than drawn (their text below its size): each must open at full size
-    // with a tap, as a link to its own image file.
-    shrunk_figures: Array.from(article.querySelectorAll('.cell_output img'))
+    // with a tap, as a link to its own image file. Hidden ones (a diagram's other layout) not.
+    shrunk_figures: Array.from(article.querySelectorAll(
+            '.cell_output img, figure.phone-layout img'))
         .filter(img => !img.id.startsWith('_anim_img') && img.naturalWidth > 0)
+        .filter(img => img.getBoundingClientRect().width > 0)
         .map(img => ({src: img.getAttribute('src').slice(0, 70),
                       scale: img.getBoundingClientRect().width / img.naturalWidth,
                       link: img.closest('a') ? img.closest('a').href : null,
                       file: img.src})),
+    // Diagrams drawn twice (course.css): the page's, in cells tagged has-phone-layout, and the
+    // phone's, in figures of class phone-layout; which is shown, at what share of its size.
+    diagram_layouts: Array.from(article.querySelectorAll(
+            '.tag_has-phone-layout .cell_output img, figure.phone-layout img'))
+        .map(img => ({layout: img.closest('figure.phone-layout') ? 'phone' : 'page',
+                      alt: (img.getAttribute('alt') || '').slice(0, 60),
+                      shown: img.getBoundingClientRect().width > 0,
+                      scale: img.getBoundingClientRect().width / img.naturalWidth})),
     scrolling_blocks: Array.from(article.querySelectorAll('pre'))
         .filter(pre => pre.scrollWidth > pre.clientWidth + 1)
         .map(pre => `${pre.textContent.trim().split('\\n')[0].slice(0, 60)} `
@@ -730,3 +741,97 @@ def test_small_figures_open_at_full_size(phone_view: Any, page: str) -> None:
     assert not unreadable, (
         f"{page}: figures shown at less than {MIN_FIGURE_SCALE:.0%} of their size that a tap "
         f"does not open at full size: {unreadable}")
+
+
+# The architecture diagrams (cnncourse.viz.architecture) are wide: at 390 px the page's drawing
+# would be shown at half its size, its text at 6 px. Each is also drawn for a phone (layout=
+# "phone"), and a phone shows that one, at its drawn size, instead.
+DIAGRAM_CALL = re.compile(r"\bplot_(architecture|architectures|vgg_configurations)\(")
+DIAGRAM_PAGES = ["book/model_zoo.html", "book/transfer_segmentation.html"]
+
+
+def page_diagrams(page: str) -> int:
+    """Code cells of a chapter that draw an architecture diagram for the page (not the phone)."""
+    cells = re.findall(r"```\{code-cell\}.*?\n```", source_of(page), flags=re.S)
+    return sum(1 for cell in cells if DIAGRAM_CALL.search(cell) and 'layout="phone"' not in cell)
+
+
+@pytest.mark.parametrize("page", DIAGRAM_PAGES)
+def test_a_phone_shows_each_diagram_in_its_phone_layout_at_its_size(
+    phone_view: Any, page: str
+) -> None:
+    layouts = phone_view(page).layout["diagram_layouts"]
+    phone = [d for d in layouts if d["layout"] == "phone"]
+    assert len(phone) == page_diagrams(page) > 0, (
+        f"{page}: {page_diagrams(page)} diagrams drawn, {len(phone)} in a phone layout")
+    assert all(d["shown"] and d["scale"] >= MIN_FIGURE_SCALE for d in phone), (
+        f"{page}: phone diagrams hidden or shown below {MIN_FIGURE_SCALE:.0%} (text < 9 px): "
+        f"{phone}")
+    assert not [d for d in layouts if d["layout"] == "page" and d["shown"]], (
+        f"{page}: page-width diagrams still shown on a phone: {layouts}")
+
+
+@pytest.mark.parametrize("page", DIAGRAM_PAGES)
+def test_a_desktop_shows_each_diagram_in_its_page_layout_only(
+    desktop_view: Any, page: str
+) -> None:
+    layouts = desktop_view(page).layout["diagram_layouts"]
+    shown = sorted(d["layout"] for d in layouts if d["shown"])
+    assert shown == ["page"] * page_diagrams(page), f"{page}: shown at 1280 px: {layouts}"
+
+
+# In the dark theme a diagram is light lines and text on the dark page, not a white slab: the
+# commonest colour of its picture as shown is dark, and some of it (text, lines) is light.
+DARK_GROUND = 0.25  # relative luminance of the commonest colour at most
+LIGHT_INK = 0.6  # what counts as light...
+LIGHT_SHARE = 0.005  # ...and the least share of the picture's pixels that are (its text)
+FRAME_TOLERANCE = 0.03  # its corners are the ground's colour: no card or padding round it
+
+
+def luminance_histogram(png: bytes) -> list[int]:
+    """Pixel counts of the 256 grey levels of a screenshot."""
+    from PIL import Image  # matplotlib's own dependency
+
+    return Image.open(io.BytesIO(png)).convert("L").histogram()
+
+
+def corner_luminances(png: bytes) -> list[float]:
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("L")
+    right, bottom = image.width - 1, image.height - 1
+    return [image.getpixel(xy) / 255 for xy in ((0, 0), (right, 0), (0, bottom), (right, bottom))]
+
+
+def shown_diagrams(browser: Any, url: str, viewport: dict[str, int], theme: str) -> list[bytes]:
+    """Screenshots of the diagrams shown on a page in a theme at a width."""
+    context = browser.new_context(viewport=viewport)
+    context.add_init_script(
+        f"localStorage.setItem('mode', '{theme}'); localStorage.setItem('theme', '{theme}');"
+    )
+    try:
+        reader = context.new_page()
+        reader.goto(url, wait_until="load")
+        images = reader.locator(".tag_has-phone-layout .cell_output img, figure.phone-layout img")
+        return [image.screenshot() for image in images.all() if image.is_visible()]
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", ["desktop", "phone"])
+def test_dark_theme_draws_diagrams_light_on_the_dark_page(
+    browser: Any, site_url: str, width: str
+) -> None:
+    url = urljoin(site_url, "book/model_zoo.html")
+    shots = shown_diagrams(browser, url, DESKTOP if width == "desktop" else PHONE, "dark")
+    assert len(shots) == page_diagrams("book/model_zoo.html")
+    for number, shot in enumerate(shots, start=1):
+        counts = luminance_histogram(shot)
+        ground = max(range(256), key=counts.__getitem__) / 255
+        assert ground <= DARK_GROUND, f"diagram {number} ({width}): a light slab ({ground:.2f})"
+        corners = corner_luminances(shot)
+        assert all(abs(corner - ground) <= FRAME_TOLERANCE for corner in corners), (
+            f"diagram {number} ({width}): framed: corners {corners}, ground {ground:.2f}")
+        light = sum(counts[round(LIGHT_INK * 255):]) / sum(counts)
+        assert light >= LIGHT_SHARE, (
+            f"diagram {number} ({width}): {light:.1%} light pixels: no light text or lines")
