@@ -83,6 +83,11 @@ def test_right_answers_pass_and_the_forward_runs_on_the_course_layers():
         del lenet_forward.__globals__["conv2d_forward"]
 
 
+def test_the_two_reference_networks_agree():
+    np.testing.assert_allclose(lab4.reference_logits(PARAMS, X),
+                               lab4.reference_forward(PARAMS, X)[0], rtol=1e-10)
+
+
 def test_a_reference_call_gets_no_credit():
     import cnncourse.nn as reference
 
