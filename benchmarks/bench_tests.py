@@ -89,16 +89,18 @@ def slowest(runs: list[GroupRun], count: int = 10) -> list[tuple[float, str, str
     return sorted(every, reverse=True)[:count]
 
 
-def print_report(runs: list[GroupRun], *, serial: bool) -> None:
-    mode = "serial (one process)" if serial else f"parallel ({' '.join(PARALLEL)})"
-    print(f"Test suite, {mode}\n")
-    print(f"{'group':6} {'markers':45} {'tests':>6} {'failed':>6} {'wall s':>8}")
-    for run in runs:
-        print(f"{run.group.name:6} {run.group.markers:45} {run.tests:6d} {run.failures:6d} "
-              f"{run.wall_s:8.1f}")
+ROW = "{:6} {:45} {:>6} {:>6} {:>8}"
+
+
+def print_row(run: GroupRun) -> None:
+    print(ROW.format(run.group.name, run.group.markers, run.tests, run.failures,
+                     f"{run.wall_s:.1f}"), flush=True)
+
+
+def print_totals(runs: list[GroupRun]) -> None:
     total = sum(run.wall_s for run in runs)
-    print(f"{'total':52} {sum(run.tests for run in runs):6d} "
-          f"{sum(run.failures for run in runs):6d} {total:8.1f}  ({total / 60:.1f} min)")
+    print(ROW.format("total", "", sum(run.tests for run in runs),
+                     sum(run.failures for run in runs), f"{total:.1f}"), f"({total / 60:.1f} min)")
     print("\nTen slowest tests (seconds, group, test):")
     for seconds, group, test_id in slowest(runs):
         print(f"{seconds:8.1f}  {group:6} {test_id}")
@@ -115,12 +117,16 @@ def main() -> None:
     unknown = [name for name in args.groups.split(",") if name not in by_name]
     if unknown:
         parser.error(f"unknown group(s) {', '.join(unknown)}; the groups are {', '.join(by_name)}")
+    mode = "serial (one process)" if args.serial else f"parallel ({' '.join(PARALLEL)})"
+    print(f"Test suite, {mode}, each group's line as soon as it ran\n")
+    print(ROW.format("group", "markers", "tests", "failed", "wall s"), flush=True)
+    runs = []
     with tempfile.TemporaryDirectory(prefix="bench-tests-") as report_dir:
-        runs = [run_group(by_name[name], args.pytest_args, serial=args.serial,
-                          report_dir=Path(report_dir))
-                for name in args.groups.split(",")]
-    print_report(runs, serial=args.serial)
-
+        for name in args.groups.split(","):
+            runs.append(run_group(by_name[name], args.pytest_args, serial=args.serial,
+                                  report_dir=Path(report_dir)))
+            print_row(runs[-1])
+    print_totals(runs)
 
 if __name__ == "__main__":
     main()
