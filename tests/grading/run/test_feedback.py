@@ -13,6 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from cnncourse.cli import main
 from cnncourse.grading.demo import synthetic_submission
 from cnncourse.grading.run.driver import grade_lab
 from cnncourse.grading.run.feedback import HIDDEN_LINE, hide_in_text
@@ -76,12 +77,15 @@ def test_feedback_summary_gives_points_and_the_error_of_each_cell(graded):
 
 @pytest.mark.slow
 def test_reveal_hidden_shows_the_hidden_tests(graded):
-    generate_feedback(graded, TINY, reveal_hidden=True)
+    """`cnncourse feedback LAB --reveal-hidden`, after the deadline: the hidden tests shown."""
+    assert main(["feedback", TINY, "--course", str(graded.root), "--reveal-hidden"]) == 0
     try:
         for page in pages(graded).values():
             assert leaked(page, secrets(graded)) >= secrets(graded)
     finally:
-        generate_feedback(graded, TINY)
+        assert main(["feedback", TINY, "--course", str(graded.root)]) == 0
+    for page in pages(graded).values():
+        assert not leaked(page, secrets(graded))
 
 
 @pytest.mark.slow
