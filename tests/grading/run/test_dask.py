@@ -175,6 +175,19 @@ def test_a_mixed_class_gets_the_grades_of_the_local_pool(cluster, tmp_path, driv
 
 @pytest.mark.skipif(sandbox_mode(FAST) != "bubblewrap", reason="needs bubblewrap")
 def test_hostile_submissions_are_contained_through_the_cluster(cluster, tmp_path):
+    check_hostile_corpus(cluster, on(cluster[0]), tmp_path)
+
+
+@pytest.mark.skipif(sandbox_mode(FAST) != "bubblewrap", reason="needs bubblewrap")
+def test_hostile_submissions_are_contained_through_the_tls_cluster(
+    tls_cluster, certificates, tmp_path
+):
+    options = replace(FAST, scheduler=tls_cluster[0],
+                      cluster_security=driver_security(certificates))  # fmt: skip
+    check_hostile_corpus(tls_cluster, options, tmp_path)
+
+
+def check_hostile_corpus(cluster, options, tmp_path) -> None:
     course = make_course(tmp_path / "course")
     write_honest(course, "correct")
     source = nbformat.read(course.source / TINY / f"{TINY}.ipynb", as_version=4)
@@ -195,7 +208,7 @@ def test_hostile_submissions_are_contained_through_the_cluster(cluster, tmp_path
     protected = (course.source, course.release, course.submitted, package / "arithmetic.py",
                  cluster[1])  # fmt: skip
     before = file_hashes(*protected, skip=("__pycache__",))
-    results = {r.student: r for r in grade_lab(course, TINY, options=on(cluster[0]))}
+    results = {r.student: r for r in grade_lab(course, TINY, options=options)}
     assert file_hashes(*protected, skip=("__pycache__",)) == before
     assert (results["correct"].score, results["correct"].status) == (3, "ok")
     for case in corpus:
