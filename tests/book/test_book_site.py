@@ -747,7 +747,7 @@ def test_small_figures_open_at_full_size(phone_view: Any, page: str) -> None:
 # would be shown at half its size, its text at 6 px. Each is also drawn for a phone (layout=
 # "phone"), and a phone shows that one, at its drawn size, instead.
 DIAGRAM_CALL = re.compile(r"\bplot_(architecture|architectures|vgg_configurations)\(")
-DIAGRAM_PAGES = ["book/model_zoo.html", "book/transfer_segmentation.html"]
+DIAGRAM_PAGES = [page for page in CHAPTERS if DIAGRAM_CALL.search(source_of(page))]
 
 
 def page_diagrams(page: str) -> int:
