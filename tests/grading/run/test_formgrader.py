@@ -21,6 +21,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from cnncourse.cli import main
 from cnncourse.grading.demo import synthetic_submission
 from cnncourse.grading.run.course import Course
 from cnncourse.grading.run.driver import grade_lab
@@ -85,8 +86,9 @@ def free_port() -> int:
 def formgrader(tmp_path) -> Iterator[tuple[Course, str]]:
     """(course, base URL) of a Jupyter server with formgrader on a graded course."""
     course = course_with_a_written_answer(tmp_path / "course")
-    # preflight on a lab with written answers is the preflight tests' concern
-    grade_lab(course, TINY, options=dataclasses.replace(FAST, skip_preflight=True))
+    # `cnncourse grade`, preflight included: the solution's written answer is not expected
+    assert main(["grade", TINY, "--course", str(course.root), "--jobs", "2",
+                 "--cell-timeout", str(FAST.cell_timeout), "--timeout", str(FAST.timeout)]) == 0
     home = tmp_path / "home"
     (home / "config").mkdir(parents=True)
     (home / "config" / "jupyter_server_config.json").write_text(json.dumps(
