@@ -93,8 +93,11 @@ def grade_reviewed(course: Course, lab: str, confirm: Confirm, *, submissions: P
     """`grade_lab`, but a regrade records only once `confirm` accepts the score changes.
     Returns (results, changes); raises RegradeRefused (nothing recorded) when refused."""
     from cnncourse.grading.run.driver import GradingInterrupted, grade_lab
+    from cnncourse.grading.run.gradebook import gradebook_lock, record_or_note, write_summary
 
     course.check_lab(lab)  # an unknown lab is named before anything else is looked at
+    with gradebook_lock(course):  # then a run already going (GradebookBusy names its pid)
+        pass
     folder = Path(submissions) if submissions else course.submitted
     chosen = students or find_students(folder, lab)
     before = recorded_scores(course, lab, chosen)
@@ -104,8 +107,6 @@ def grade_reviewed(course: Course, lab: str, confirm: Confirm, *, submissions: P
     if not course.db_url.startswith(SQLITE):
         raise ValueError(f"a regrade is tried on a copy of the gradebook, which needs SQLite; "
                          f"got {course.db_url} (pass --yes to record without a preview)")
-    from cnncourse.grading.run.gradebook import gradebook_lock, record_or_note, write_summary
-
     with gradebook_lock(course), tempfile.TemporaryDirectory(prefix="cnncourse-regrade-") as tmp:
         trial = trial_course(course, Path(tmp))
         try:
