@@ -237,6 +237,17 @@ def test_iou_over_the_whole_image_is_named():
                                   truth, 5)
     assert ids == ["iou_whole_image"] and "image size" in line
 
+    def whole_image_nan_when_absent(p, t, n):  # the lab's loop, with the wrong denominator
+        ious = np.full(n, np.nan)
+        for c in range(n):
+            if np.sum((p == c) | (t == c)):
+                ious[c] = np.sum((p == c) & (t == c)) / p.size
+        return ious
+
+    _, ids = first_line_and_id(lab_checks.check_iou_per_class, whole_image_nan_when_absent,
+                               predicted, truth, 5)
+    assert ids == ["iou_whole_image"]
+
 
 def test_a_transposed_kernel_read_as_khkwcf_is_named_when_it_crashes():
     def transpose_cf(x, w, b, stride=1, padding=0):

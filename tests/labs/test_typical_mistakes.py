@@ -48,3 +48,20 @@ def test_the_setup_cell_prints_no_bare_true():
     source = labs.setup_cell_source("lab1_convolution", labs.package_version())
     result = shell.run_cell(source, store_history=True)  # as a notebook runs it
     assert result.success and result.result is None
+
+
+def test_each_lab_folder_validates_as_the_course_grades():
+    """The nbgrader_config.py shipped with each lab gives its cells the course's timeout."""
+    import runpy
+
+    from traitlets.config import Config
+
+    course = Config()
+    runpy.run_path(str(typical_mistakes.ROOT / "nbgrader_config.py"),
+                   init_globals={"get_config": lambda: course})
+    for lab, seconds in course.CnnCourse.cell_timeouts.items():
+        folder = Config()
+        runpy.run_path(str(typical_mistakes.ROOT / "exercises" / lab / "nbgrader_config.py"),
+                       init_globals={"get_config": lambda folder=folder: folder})
+        assert folder.Execute.timeout == seconds, lab
+        assert folder.Validator.validate_all

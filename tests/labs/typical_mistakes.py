@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -256,7 +257,8 @@ MISTAKES = {
                 "ious[c] = np.sum((predicted == c) & (truth == c)) / predicted.size",
                 r"image size|union"),
         Mistake("forward_kernel_cf", "conv_transpose2d_forward",  # crashed raw before
-                "KH, KW, F, _ = w.shape", "KH, KW, _, F = w.shape", r"\(KH, KW, F, C\)"),
+                "KH, KW, F, _ = w.shape", "KH, KW, _, F = w.shape",
+                r"kernel is|output channels third"),
         Mistake("mean_with_absent", "iou",
                 "return float(np.nanmean(iou_per_class(predicted, truth, num_classes)))",
                 "return float(np.mean(np.nan_to_num(iou_per_class(predicted, truth, "
@@ -394,6 +396,9 @@ def run_class(lab: str, release: Path, solutions: Path, env: dict[str, str]
              nbformat.read(solutions / lab / f"{lab}.ipynb", as_version=4).cells}
     mistakes = [m for m in MISTAKES[lab] if m.cell in cells]
     with tempfile.TemporaryDirectory() as tmp:
+        config = release / lab / "nbgrader_config.py"  # the student's folder has the lab's
+        if config.is_file():
+            shutil.copy(config, tmp)
         paths = []
         for mistake in mistakes:
             path = Path(tmp) / f"{mistake.name}.ipynb"
