@@ -133,10 +133,21 @@ class FeedbackSummary(NbGraderPreprocessor):
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
                 output["traceback"] = [plain(entry) for entry in output["traceback"]]
+            describe_images(output)
         grading = cell.metadata.get("nbgrader", {})
         if grading.get("grade") or grading.get("task"):
             resources["cnncourse"]["cells"].append(summary_of(cell))
         return cell, resources
+
+
+def describe_images(output) -> None:
+    """Give a figure without alt text its text form as one ("<Figure size 640x480 with 1
+    Axes>"): a picture without alt text fails WCAG 1.1.1."""
+    data = output.get("data", {})
+    for mime in ("image/png", "image/jpeg", "image/svg+xml"):
+        if mime in data and not output.get("metadata", {}).get(mime, {}).get("alt"):
+            text = data.get("text/plain", "") or "a figure drawn by this cell"
+            output.setdefault("metadata", {}).setdefault(mime, {})["alt"] = text
 
 
 def summary_of(cell) -> dict:

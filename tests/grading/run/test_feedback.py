@@ -176,3 +176,16 @@ def test_feedback_returns_through_the_exchange(tmp_path):
     text = page_text(returned[0])
     assert "Score: 1.0 of 3.0 points" in text and "test_conv1d (autograded test)" in text
     assert not leaked(returned[0], secrets(course))
+
+
+def test_a_figure_without_alt_text_gets_its_text_form():
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    from cnncourse.grading.run.feedback import FeedbackSummary
+
+    figure = new_output("display_data", data={"image/png": "iVBORw0KGgo=",
+                                              "text/plain": "<Figure size 640x480 with 1 Axes>"})
+    nb = new_notebook(cells=[new_code_cell("plt.plot([1, 2])", outputs=[figure])])
+    FeedbackSummary().preprocess(nb, {})
+    assert nb.cells[0].outputs[0].metadata["image/png"]["alt"] == \
+        "<Figure size 640x480 with 1 Axes>"
