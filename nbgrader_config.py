@@ -64,6 +64,6 @@ c.merge(feedback_config())
 c.CnnCourse.due_dates = {}  # e.g. {"lab1_convolution": "2026-10-05 23:59:00 Europe/Berlin"}
 # nbgrader's policy: "none" (no penalty) or "zero" (a late notebook scores 0); for a share per
 # hour or day started, capped:
-#   c.AssignLatePenalties.plugin_class = "cnncourse.grading.run.deadlines.SharePerPeriod"
+#   c.AssignLatePenalties.plugin_class = "cnncourse.grading.run.late_penalty.SharePerPeriod"
 #   c.SharePerPeriod.share = 0.1; c.SharePerPeriod.period = "day"; c.SharePerPeriod.cap = 0.5
 c.LateSubmissionPlugin.penalty_method = "none"

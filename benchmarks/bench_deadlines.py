@@ -32,7 +32,7 @@ from cnncourse.grading.run.jobs import CellGrade, Result  # noqa: E402
 
 DUE = datetime.datetime(2026, 10, 5, 12)
 POLICY = (
-    "\nc.AssignLatePenalties.plugin_class = 'cnncourse.grading.run.deadlines.SharePerPeriod'\n"
+    "\nc.AssignLatePenalties.plugin_class = 'cnncourse.grading.run.late_penalty.SharePerPeriod'\n"
     "c.SharePerPeriod.share = 0.1\nc.SharePerPeriod.period = 'day'\nc.SharePerPeriod.cap = 0.5\n"
 )
 

@@ -15,12 +15,13 @@ or with the course's conveniences, which write the same fields:
 
     c.CnnCourse.due_dates = {"lab1_convolution": "2026-10-05 23:59:00 Europe/Berlin"}
     cnncourse extend STUDENT LAB --hours 48   # extensions.csv + the submission's extension
-    c.AssignLatePenalties.plugin_class = "cnncourse.grading.run.deadlines.SharePerPeriod"
+    c.AssignLatePenalties.plugin_class = "cnncourse.grading.run.late_penalty.SharePerPeriod"
     c.SharePerPeriod.share = 0.1   # a tenth of the score per period started after the due date
     c.SharePerPeriod.period = "day"   # or "hour"
     c.SharePerPeriod.cap = 0.5     # never more than half the score
 
-`SharePerPeriod` is an ordinary nbgrader plugin: plain `nbgrader autograde` applies it too.
+`SharePerPeriod` (late_penalty.py) is an ordinary nbgrader plugin: plain `nbgrader autograde`
+applies it too.
 A due date in `c.CnnCourse.due_dates` replaces the gradebook's when a lab is graded; a lab it
 does not name keeps the gradebook's. An extension in extensions.csv replaces the gradebook's;
 one set in formgrader stays when the file does not name the student and lab.
@@ -30,36 +31,12 @@ from __future__ import annotations
 
 import csv
 import datetime
-import math
 from dataclasses import dataclass
 from pathlib import Path
-
-from nbgrader.plugins import LateSubmissionPlugin
-from traitlets import Enum, Float, TraitError, validate
 
 from cnncourse.grading.run.course import Course, load_config
 
 EXTENSIONS_FILE = "extensions.csv"  # student,lab,hours in the course folder
-PERIOD_SECONDS = {"hour": 3600, "day": 86400}
-
-
-class SharePerPeriod(LateSubmissionPlugin):
-    """A share of the score per hour or day started after the due date, capped."""
-
-    share = Float(0.1, help="share of the score taken per period started late").tag(config=True)
-    period = Enum(("hour", "day"), default_value="day", help="hour or day").tag(config=True)
-    cap = Float(1.0, help="largest share of the score taken (1: all of it)").tag(config=True)
-
-    @validate("share", "cap")
-    def _a_share(self, proposal):
-        if not 0 <= proposal["value"] <= 1:
-            name = proposal["trait"].name
-            raise TraitError(f"SharePerPeriod.{name} must be in [0, 1], got {proposal['value']}")
-        return proposal["value"]
-
-    def late_submission_penalty(self, student_id: str, score: float, total_seconds_late: float):
-        periods = math.ceil(total_seconds_late / PERIOD_SECONDS[self.period])
-        return score * min(self.cap, self.share * periods)
 
 
 def read_timestamp_text(folder: Path) -> str | None:

@@ -22,9 +22,10 @@ from cnncourse.cli import main
 from cnncourse.grading.reports.class_report import class_report, format_report
 from cnncourse.grading.reports.lms_export import read_gradebook
 from cnncourse.grading.run.course import Course
-from cnncourse.grading.run.deadlines import SharePerPeriod, read_extensions
+from cnncourse.grading.run.deadlines import read_extensions
 from cnncourse.grading.run.gradebook import record
 from cnncourse.grading.run.jobs import CellGrade, Result
+from cnncourse.grading.run.late_penalty import SharePerPeriod
 from cnncourse.grading.run.nbgrader_commands import ensure_assignment, export_grades
 from cnncourse.grading.run.regrade import RegradeRefused, reapply_late_policy
 from tests.grading.tiny_course import TINY, make_course
@@ -143,7 +144,7 @@ def test_course_way_due_date_extension_and_share_policy(course):
     of the score per hour started, at most half: the same gradebook fields."""
     configure(course, f'c.CnnCourse.due_dates = {{"{TINY}": "{DUE}"}}\n'
                       'c.AssignLatePenalties.plugin_class = '
-                      '"cnncourse.grading.run.deadlines.SharePerPeriod"\n'
+                      '"cnncourse.grading.run.late_penalty.SharePerPeriod"\n'
                       'c.SharePerPeriod.share = 0.25\nc.SharePerPeriod.period = "hour"\n'
                       "c.SharePerPeriod.cap = 0.5\n")  # fmt: skip
     assert main(["extend", "late90min", TINY, "--hours", "2", "--course", str(course.root)]) == 0

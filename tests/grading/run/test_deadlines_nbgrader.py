@@ -35,7 +35,7 @@ CONFIG = (
     'c.CourseDirectory.source_directory = "solutions"\n'
     'c.CourseDirectory.db_url = "sqlite:///gradebook.db"\n'
     "c.Execute.timeout = 30\n"
-    'c.AssignLatePenalties.plugin_class = "cnncourse.grading.run.deadlines.SharePerPeriod"\n'
+    'c.AssignLatePenalties.plugin_class = "cnncourse.grading.run.late_penalty.SharePerPeriod"\n'
     'c.SharePerPeriod.share = 0.25\nc.SharePerPeriod.period = "hour"\nc.SharePerPeriod.cap = 0.75\n'
 )
 COMPARED = ("duedate", "timestamp", "raw_score", "late_submission_penalty", "score")
