@@ -113,12 +113,14 @@ def package_fingerprint() -> str:
 
 def invalidate_stale_execution_cache() -> None:
     """Jupyter Book keys its execution cache on the chapters' code cells only; when the package
-    changed since the last build, the cached outputs are stale, so drop them."""
+    changed since the last build, the cached outputs are stale, so drop them, and Sphinx's
+    doctrees too: Sphinx re-reads (and so re-executes) only chapters whose files changed."""
     stamp = ROOT / "_build" / ".cnncourse-fingerprint"
     fingerprint = package_fingerprint()
     if stamp.exists() and stamp.read_text() == fingerprint:
         return
-    shutil.rmtree(ROOT / "_build" / ".jupyter_cache", ignore_errors=True)
+    for stale in (".jupyter_cache", ".doctrees"):
+        shutil.rmtree(ROOT / "_build" / stale, ignore_errors=True)
     stamp.parent.mkdir(exist_ok=True)
     stamp.write_text(fingerprint)
 

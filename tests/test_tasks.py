@@ -39,6 +39,20 @@ def test_bytecode_caches_do_not_change_the_fingerprint(tasks, tmp_path):
     assert tasks.package_fingerprint() == before
 
 
+def test_a_changed_package_drops_the_execution_cache_and_the_doctrees(tasks, tmp_path):
+    """Else Sphinx re-reads only edited chapters, and the others keep outputs of the old package."""
+    build = tmp_path / "_build"
+    tasks.invalidate_stale_execution_cache()  # the first build: stamp written
+    for kept in (".jupyter_cache", ".doctrees", "html"):
+        (build / kept).mkdir()
+    tasks.invalidate_stale_execution_cache()  # package unchanged: everything kept
+    assert all((build / kept).is_dir() for kept in (".jupyter_cache", ".doctrees", "html"))
+    (tmp_path / "cnncourse" / "nn.py").write_text("x = 2\n")
+    tasks.invalidate_stale_execution_cache()
+    assert not (build / ".jupyter_cache").exists() and not (build / ".doctrees").exists()
+    assert (build / "html").is_dir()
+
+
 @pytest.fixture
 def commands(tasks, monkeypatch) -> list[tuple[str, ...]]:
     """The commands the tasks would run, recorded instead of run (nothing is installed)."""
