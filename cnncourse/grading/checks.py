@@ -168,6 +168,11 @@ class CheckFailure(AssertionError):
         return shell.InteractiveTB.structured_traceback(AssertionError, self, frames)
 
 
+# The name a notebook reports for the error (ipykernel's "ename", nbgrader's feedback, the
+# grading run's reasons): the AssertionError a failing test is, to students and tools alike.
+# __qualname__ stays CheckFailure, so that pickle still finds the class.
+CheckFailure.__name__ = "AssertionError"
+
 _GRADING = str(Path(__file__).resolve().parent)
 
 

@@ -301,3 +301,12 @@ def test_an_assert_of_the_student_is_reported_as_their_crash():
 
     with pytest.raises(checks.CheckFailure, match="^f: your code raised AssertionError: my own"):
         checks.call_own("f", student)
+
+
+def test_a_failure_is_reported_as_an_assertion_error_and_pickles():
+    import pickle
+
+    failure = checks.failure("f", "wrong")
+    assert type(failure).__name__ == "AssertionError"  # the "ename" a notebook records
+    again = pickle.loads(pickle.dumps(failure))
+    assert isinstance(again, checks.CheckFailure) and str(again) == "f: wrong"

@@ -167,7 +167,8 @@ def test_solution_scores_full_marks_and_release_zero(course, lab):
         replace_cell(alias, "conv2d_forward_loops",
                      "from cnncourse.nn import conv2d_forward as _mine\n\n\n"
                      "def conv2d_forward_loops(x, w, b, stride=1, padding=0):\n"
-                     "    return _mine(x, w, b, stride=stride, padding=padding)\n")
+                     "    out, _ = _mine(x, w, b, stride=stride, padding=padding)\n"
+                     "    return out, (x, w, b, stride, padding)  # the cache the lab asks\n")
         course.submit("aliaser", lab, alias)
         forward_bug = notebook(course.root / "solutions", lab)  # credit isolated per function
         solved = cell_source(forward_bug, "conv2d_forward_loops")
