@@ -34,9 +34,15 @@ EXPECTED_TINY = {
 }
 
 
-def make_course(root: Path) -> Course:
-    """A course directory holding lab0_tiny, released, with an empty SQLite gradebook."""
+def make_course(root: Path, extra_cells: list | tuple = ()) -> Course:
+    """A course directory holding lab0_tiny (with `extra_cells` appended to its source),
+    released, with an empty SQLite gradebook."""
     shutil.copytree(FIXTURES / "solutions" / TINY, root / "solutions" / TINY)
+    if extra_cells:
+        path = root / "solutions" / TINY / f"{TINY}.ipynb"
+        source = nbformat.read(path, as_version=4)
+        source.cells.extend(extra_cells)
+        nbformat.write(source, path)
     (root / "nbgrader_config.py").write_text(
         "c = get_config()  # noqa: F821\n"
         'c.CourseDirectory.source_directory = "solutions"\n'

@@ -5,7 +5,6 @@ preflight does not expect their points from the solution.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import replace
 
 import nbformat
@@ -15,8 +14,7 @@ from nbformat.v4 import new_markdown_cell
 from cnncourse.grading.demo import synthetic_submission
 from cnncourse.grading.run.course import Course
 from cnncourse.grading.run.driver import grade_lab
-from cnncourse.grading.run.nbgrader_commands import release_labs
-from tests.grading.tiny_course import FAST, FIXTURES, TINY
+from tests.grading.tiny_course import FAST, TINY, make_course
 
 pytestmark = pytest.mark.slow
 
@@ -25,19 +23,8 @@ WRITTEN = {"grade": True, "grade_id": "why_flip", "locked": False, "points": 2,
 
 
 def course_with_written_answer(root) -> Course:
-    shutil.copytree(FIXTURES / "solutions" / TINY, root / "solutions" / TINY)
-    path = root / "solutions" / TINY / f"{TINY}.ipynb"
-    source = nbformat.read(path, as_version=4)
     answer = "### BEGIN SOLUTION\nCross-correlation does not flip the kernel.\n### END SOLUTION"
-    source.cells.append(new_markdown_cell(answer, metadata={"nbgrader": dict(WRITTEN)}))
-    nbformat.write(source, path)
-    (root / "nbgrader_config.py").write_text(
-        "c = get_config()  # noqa: F821\n"
-        'c.CourseDirectory.source_directory = "solutions"\n'
-        'c.CourseDirectory.db_url = "sqlite:///gradebook.db"\n'
-    )
-    course = Course.load(root)
-    release_labs(course, [TINY])
+    course = make_course(root, [new_markdown_cell(answer, metadata={"nbgrader": dict(WRITTEN)})])
     source = nbformat.read(course.source / TINY / f"{TINY}.ipynb", as_version=4)
     release = nbformat.read(course.release / TINY / f"{TINY}.ipynb", as_version=4)
     submission = synthetic_submission(source, release, "correct")
