@@ -51,6 +51,8 @@ from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+from bench_deadlines import cost_line  # noqa: E402 (issue 20: due dates' cost, beside this file)
+
 import cnncourse.grading.run.dask_pool as dask_pool  # noqa: E402
 import cnncourse.grading.run.driver as driver  # noqa: E402
 from cnncourse.grading.demo import make_demo_course, synthetic_submission  # noqa: E402
@@ -235,6 +237,7 @@ def main() -> None:
     print(f"  Dask cluster, mutual TLS : {tls_s:6.1f} s  {rate(tls_s):6.1f} submissions/min"
           f"  ({plain_s / tls_s:.2f}x plain, {local_s / tls_s:.2f}x local pool)")  # fmt: skip
     print(f"  identical grades for all {n} submissions in the four")
+    print(f"  {cost_line(courses['local'], lab, local_s / n)}")
     k = len(KINDS)
     print(f"where one submission's time goes (one worker, {k} submissions, seconds each):")
     print(f"  the floor: notebook alone (kernel start + cells): {floor_s:6.2f}")
