@@ -31,6 +31,8 @@ import nbformat
 import pytest
 import yaml
 
+from tests.axe import AXE_RUN_JS, AXE_TAGS, axe_source
+
 pytestmark = pytest.mark.book
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -628,41 +630,7 @@ def test_nothing_runs_past_the_page(
 # ---------------------------------------------------------------------------------------------
 # Accessibility: WCAG 2.1 A and AA as axe-core checks it, in the light and the dark theme.
 
-# axe-core itself, as the PyPI package axe-playwright-python ships it (installed with the dev
-# extra, read from disk: nothing is fetched at test time).
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 THEMES = ["light", "dark"]
-
-
-@functools.cache
-def axe_source() -> str:
-    import axe_playwright_python  # a missing package fails, never skips
-
-    return (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
-
-
-# Runs in the page once MathJax is done: axe's violations, each with the elements it names (at
-# most five, with what axe says is wrong).
-AXE_RUN_JS = """
-async (tags) => {
-  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
-    await MathJax.startup.promise;
-  }
-  await document.fonts.ready;
-  // axe leaves its experimental rules out unless asked: those of these levels are run too
-  // (label-content-name-mismatch, WCAG 2.5.3, is one).
-  const experimental = Object.fromEntries(axe.getRules(tags)
-      .filter(rule => rule.tags.includes('experimental'))
-      .map(rule => [rule.ruleId, {enabled: true}]));
-  const result = await axe.run(document, {runOnly: {type: 'tag', values: tags},
-                                          rules: experimental, resultTypes: ['violations']});
-  return {theme: document.documentElement.dataset.theme,
-          violations: result.violations.map(v => ({
-              id: v.id, impact: v.impact, count: v.nodes.length,
-              nodes: v.nodes.slice(0, 12).map(n => n.target.join(' ') + ': '
-                  + (n.failureSummary || '').replace(/\\s+/g, ' ').slice(0, 160))}))};
-}
-"""
 
 
 def axe_report(browser: Any, url: str, theme: str) -> dict:

@@ -22,8 +22,7 @@ from cnncourse.grading.run.course import Course
 from cnncourse.grading.run.driver import GradingOptions, grade_lab
 from cnncourse.grading.run.feedback import first_line
 from cnncourse.grading.run.nbgrader_commands import generate_feedback
-from tests.book.conftest import browser  # noqa: F401 (the session's Chromium)
-from tests.book.test_book_site import AXE_RUN_JS, AXE_TAGS, axe_source
+from tests.axe import violations_of_file
 from tests.grading.feedback_pages import leaked, page_text, secret_lines
 from tests.labs.typical_mistakes import MISTAKES, ROOT, Mistake, names_cause, student_notebook
 
@@ -131,18 +130,9 @@ def test_labs_without_mistakes_get_feedback_without_hidden_tests(lab, tmp_path):
     assert "failed" in page_text(page(course, lab, "blank"))
 
 
-def test_feedback_pages_pass_axe(graded_class, browser):  # noqa: F811
+def test_feedback_pages_pass_axe(graded_class):
     """The page of a student with mistakes (code, tracebacks, the lab's text) has no WCAG 2.1 AA
     violation that axe-core finds."""
     course, lab, students = graded_class
-    context = browser.new_context()
-    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
-        "file:") else route.abort())
-    try:
-        reader = context.new_page()
-        reader.goto(page(course, lab, next(iter(students))).as_uri(), wait_until="load")
-        reader.add_script_tag(content=axe_source())
-        violations = reader.evaluate(AXE_RUN_JS, AXE_TAGS)["violations"]
-    finally:
-        context.close()
+    violations = violations_of_file(page(course, lab, next(iter(students))))
     assert not violations, "\n".join(f"{v['id']}: {v['nodes']}" for v in violations)

@@ -18,8 +18,7 @@ from cnncourse.grading.demo import synthetic_submission
 from cnncourse.grading.run.driver import grade_lab
 from cnncourse.grading.run.feedback import HIDDEN_LINE, hide_in_text
 from cnncourse.grading.run.nbgrader_commands import generate_feedback
-from tests.book.conftest import browser  # noqa: F401 (the session's Chromium, a fixture)
-from tests.book.test_book_site import AXE_RUN_JS, AXE_TAGS, axe_source
+from tests.axe import violations_of_file
 from tests.grading.feedback_pages import leaked, page_text, secret_lines
 from tests.grading.tiny_course import FAST, TINY, make_course
 
@@ -89,20 +88,11 @@ def test_reveal_hidden_shows_the_hidden_tests(graded):
 
 
 @pytest.mark.slow
-def test_feedback_page_passes_axe(graded, browser, tmp_path):  # noqa: F811
+def test_feedback_page_passes_axe(graded, tmp_path):
     generate_feedback(graded, TINY)
     page_file = tmp_path / "feedback.html"
     shutil.copy(pages(graded)["flipped_kernel"], page_file)
-    context = browser.new_context()
-    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
-        "file:") else route.abort())  # the page loads nothing from any host
-    try:
-        reader = context.new_page()
-        reader.goto(page_file.as_uri(), wait_until="load")
-        reader.add_script_tag(content=axe_source())
-        violations = reader.evaluate(AXE_RUN_JS, AXE_TAGS)["violations"]
-    finally:
-        context.close()
+    violations = violations_of_file(page_file)
     assert not violations, "\n".join(f"{v['id']}: {v['nodes']}" for v in violations)
 
 
