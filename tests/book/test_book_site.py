@@ -32,6 +32,12 @@ import pytest
 import yaml
 
 from tests.axe import AXE_RUN_JS, AXE_TAGS, axe_source
+from tests.book_pages import (
+    CHAPTERS,
+    PAGES,
+    QuietHandler,
+    source_of,
+)
 
 pytestmark = pytest.mark.book
 
@@ -48,38 +54,6 @@ MIN_EXERCISES = 3
 # Text that only an exception escaping a chapter's code would leave on a page.
 ERROR_MARKERS = ("Traceback (most recent call last)", "Exception ignored in")
 ERROR_OUTPUT_SELECTOR = ".cell_output .traceback, .cell_output .stderr, .cell_output .error"
-
-
-def toc_files(entries: list[dict]) -> Iterator[str]:
-    """Every `file:` of _toc.yml, depth first, in reading order."""
-    for entry in entries:
-        if "file" in entry:
-            yield entry["file"]
-        for key in ("chapters", "sections", "parts"):
-            yield from toc_files(entry.get(key, []))
-
-
-def chapter_pages() -> list[str]:
-    """Paths of the built pages, relative to _build/html, one per file of _toc.yml."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    return [f"{name}.html" for name in [toc["root"], *toc_files([toc])]]
-
-
-def numbered_chapter_pages() -> list[str]:
-    """The chapters proper: the pages of the numbered parts of _toc.yml (not the introduction,
-    the notation page or the references)."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    parts = [part for part in toc.get("parts", []) if part.get("numbered")]
-    return [f"{name}.html" for name in toc_files(parts)]
-
-
-PAGES = chapter_pages()
-CHAPTERS = numbered_chapter_pages()
-
-
-def source_of(page: str) -> str:
-    """The MyST source of a built page (book/x.html -> book/x.md)."""
-    return (ROOT / page).with_suffix(".md").read_text(encoding="utf-8")
 
 
 # Chapters whose code shows an animation: the page must carry at least one working player.
@@ -276,11 +250,6 @@ def test_binder_installs_the_course_with_its_python() -> None:
 
 # ---------------------------------------------------------------------------------------------
 # The site in a browser.
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        pass
 
 
 @pytest.fixture(scope="session")

@@ -25,9 +25,6 @@ from urllib.parse import urljoin, urlparse
 import numpy as np
 import pytest
 
-# The site test's browser set-up and page list (tests/book is on sys.path under pytest).
-from test_book_site import AXE_TAGS, PAGES, QuietHandler, axe_source, source_of
-
 from cnncourse import arithmetic, filters
 from cnncourse.data import load_sample_photo
 from cnncourse.viz.explorers import (
@@ -36,6 +33,8 @@ from cnncourse.viz.explorers import (
     receptive_field_explorer,
 )
 from cnncourse.viz.receptive_field import traced_units
+from tests.axe import AXE_TAGS, axe_source
+from tests.book_pages import PAGES, QuietHandler, source_of
 
 pytestmark = pytest.mark.book
 
