@@ -14,7 +14,7 @@ only this lab, the course's configuration as JSON) is scattered to the cluster o
 unpacked once per worker machine, and the autograded folder comes back as a tar archive.
 
 A worker that dies mid-batch loses nothing: the scheduler hands its tasks to other workers (a task
-whose workers die three times is reported 'crashed', as distributed's KilledWorker says).
+whose workers die three times, distributed's KilledWorker, is 'not graded': a grader failure).
 What a worker machine needs: see README ("Grading on a Dask cluster").
 
 Security. Whoever can talk to the scheduler can run code on the workers, read the broadcast
@@ -328,9 +328,10 @@ class DaskPool:
 
         try:
             payload, autograded = future.result()
-        except KilledWorker:
-            return Result(job.student, "crashed",
-                          reasons=["the Dask workers grading it died, three times"])  # fmt: skip
+        except KilledWorker:  # the student's code runs in a sandboxed kernel, not the worker
+            return Result(job.student, "grader error", reasons=[
+                "the Dask workers grading it died, three times (see the workers' logs; a "
+                "submission that brings its worker machine down shows there)"])  # fmt: skip
         except Exception as error:  # the task itself failed: our bug, not the student's
             detail = traceback.format_exception_only(error)[-1].strip()
             return Result(job.student, "grader error", reasons=[f"on the cluster: {detail}"])

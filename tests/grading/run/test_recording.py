@@ -189,3 +189,27 @@ def test_a_student_without_a_submission_is_refused_by_name(course, capsys):
     assert f"no submission of {TINY} for adda" in said and str(course.submitted) in said
     assert "adda" not in {r["student"] for r in csv.DictReader(
         (course.autograded / f"{TINY}_summary.csv").open())}  # fmt: skip
+
+
+class FailedFuture:
+    """A Dask future whose task ended with `error` (what `future.result()` raises)."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    def result(self):
+        raise self.error
+
+
+def test_a_task_whose_workers_died_is_not_graded_and_says_why():
+    """distributed's KilledWorker (the workers running a task died, three times) says nothing
+    about the student's code, which runs in a sandboxed kernel, not in the worker: not graded."""
+    from distributed import KilledWorker
+
+    from cnncourse.grading.run.dask_pool import DaskPool
+
+    job = Job(lab=TINY, student="ada", submission="unused", template="unused", job_dir="unused",
+              config_file=None, cell_timeout=30, limits={})  # fmt: skip
+    result = DaskPool._collect(None, job, FailedFuture(KilledWorker("grade-ada", "tcp://w:1", 3)))
+    assert not result.graded, result.status
+    assert "died" in " ".join(result.reasons)
