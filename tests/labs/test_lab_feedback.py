@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import shutil
-from itertools import zip_longest
 from pathlib import Path
 
 import nbformat
@@ -24,27 +23,15 @@ from cnncourse.grading.run.feedback import first_line
 from cnncourse.grading.run.nbgrader_commands import generate_feedback
 from tests.axe import violations_of_file
 from tests.grading.feedback_pages import leaked, page_text, secret_lines
-from tests.labs.typical_mistakes import MISTAKES, ROOT, Mistake, names_cause, student_notebook
+from tests.labs.typical_mistakes import (
+    MISTAKES,
+    ROOT,
+    names_cause,
+    packed_class,
+    with_mistakes,
+)
 
 pytestmark = pytest.mark.slow
-
-
-def packed_class(lab: str) -> list[list[Mistake]]:
-    """The lab's mistakes as students, each with at most one mistake per answer cell."""
-    by_cell: dict[str, list[Mistake]] = {}
-    for mistake in MISTAKES[lab]:
-        by_cell.setdefault(mistake.cell, []).append(mistake)
-    return [[m for m in row if m is not None] for row in zip_longest(*by_cell.values())]
-
-
-def with_mistakes(lab: str, mistakes: list[Mistake]) -> nbformat.NotebookNode:
-    nb = student_notebook(ROOT / "exercises", ROOT / "solutions", lab, None)
-    for mistake in mistakes:
-        cell = next(c for c in nb.cells
-                    if c.metadata.get("nbgrader", {}).get("grade_id") == mistake.cell)
-        assert mistake.old in cell.source, f"{lab} {mistake.name} no longer applies"
-        cell.source = cell.source.replace(mistake.old, mistake.new, 1)
-    return nb
 
 
 @pytest.fixture(scope="module", params=list(MISTAKES))

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
+from itertools import zip_longest
 from pathlib import Path
 
 import nbformat
@@ -293,6 +294,24 @@ def _after_keras(nb: nbformat.NotebookNode, cell: nbformat.NotebookNode, lab: st
     ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
     keras = [i for i, gid in enumerate(ids) if gid in KERAS_CELLS.get(lab, ())]
     return bool(keras) and nb.cells.index(cell) >= keras[0] - 1
+
+
+def packed_class(lab: str) -> list[list[Mistake]]:
+    """The lab's mistakes as students, each with at most one mistake per answer cell."""
+    by_cell: dict[str, list[Mistake]] = {}
+    for mistake in MISTAKES[lab]:
+        by_cell.setdefault(mistake.cell, []).append(mistake)
+    return [[m for m in row if m is not None] for row in zip_longest(*by_cell.values())]
+
+
+def with_mistakes(lab: str, mistakes: list[Mistake]) -> nbformat.NotebookNode:
+    nb = student_notebook(ROOT / "exercises", ROOT / "solutions", lab, None)
+    for mistake in mistakes:
+        cell = next(c for c in nb.cells
+                    if c.metadata.get("nbgrader", {}).get("grade_id") == mistake.cell)
+        assert mistake.old in cell.source, f"{lab} {mistake.name} no longer applies"
+        cell.source = cell.source.replace(mistake.old, mistake.new, 1)
+    return nb
 
 
 def validate(paths: list[Path], env: dict[str, str]) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import ssl
@@ -33,11 +34,13 @@ import pytest
 
 import cnncourse
 from cnncourse.grading.demo import synthetic_class, synthetic_submission
+from cnncourse.grading.run.course import Course
 from cnncourse.grading.run.dask_pool import ClusterSecurity, DaskPool, check_scheduler
-from cnncourse.grading.run.driver import grade_lab, sandbox_mode
+from cnncourse.grading.run.driver import GradingOptions, grade_lab, sandbox_mode
 from tests.grading.run.file_hashes import file_hashes
 from tests.grading.run.hostile.corpus import Kit, cases
 from tests.grading.tiny_course import EXPECTED_TINY, FAST, TINY, make_course, write_honest
+from tests.labs.typical_mistakes import ROOT, packed_class, with_mistakes
 
 pytestmark = pytest.mark.slow
 DASK = str(Path(sys.executable).parent / "dask")
@@ -274,6 +277,42 @@ def test_a_tls_cluster_grades_a_mixed_class_as_the_local_pool_and_leaves_nothing
     got = {student: (r.score, r.status) for student, r in results.items()}
     assert got == EXPECTED_TINY, {s: results[s].reasons for s in got if got[s] != EXPECTED_TINY[s]}
     assert leftovers(driver_tmp, folder / "tmp") == []
+
+
+def typical_class_course(root: Path, lab: str) -> Course:
+    """A course holding `lab` as the repository has it and its typical-mistake class as
+    submissions (each student at most one mistake per answer cell)."""
+    root.mkdir(parents=True)
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    for folder in ("solutions", "exercises"):
+        shutil.copytree(ROOT / folder / lab, root / folder / lab)
+    course = Course.load(root)
+    for i, mistakes in enumerate(packed_class(lab)):
+        folder = course.submitted / f"student{i}" / lab
+        folder.mkdir(parents=True)
+        nbformat.write(with_mistakes(lab, mistakes), folder / f"{lab}.ipynb")
+    return course
+
+
+def test_a_labs_typical_mistakes_get_the_local_pools_grades_through_the_tls_cluster(
+    tls_cluster, certificates, tmp_path
+):
+    """Lab 1's typical-mistake class, cell by cell, graded by the local pool and by the
+    mutual-TLS cluster: the same points for every student and cell."""
+    lab = "lab1_convolution"
+    address = tls_cluster[0]
+    local = GradingOptions(jobs=2, progress=False, skip_preflight=True)
+    remote = replace(local, scheduler=address, cluster_security=driver_security(certificates))
+    grades = {}
+    for where, options in (("local", local), ("tls", remote)):
+        course = typical_class_course(tmp_path / where, lab)
+        grades[where] = {r.student: (r.status, sorted((g.grade_id, g.score) for g in r.grades
+                                                      if not g.needs_manual_grade))
+                         for r in grade_lab(course, lab, options=options)}  # fmt: skip
+    assert grades["tls"] == grades["local"]
+    lost = [s for s, (status, cells) in grades["local"].items()
+            if status == "ok" and any(score == 0 for _, score in cells)]  # fmt: skip
+    assert len(lost) == len(grades["local"]), grades["local"]  # every student lost some points
 
 
 def test_a_tls_cluster_refuses_a_client_without_a_certificate_of_the_course_ca(
