@@ -1,5 +1,6 @@
 """axe-core in headless Chromium: the WCAG 2.1 A and AA rules the book and the feedback pages are
-checked against, and a check of one saved HTML file that needs no shared browser.
+checked against, and checks of one saved HTML file (axe, width on a phone) that need no shared
+browser.
 
 The book's tests share one Chromium (tests/book/conftest.py); `violations_of_file` starts its own
 in a thread of its own, because Playwright's sync API refuses to start in a thread where an
@@ -55,6 +56,25 @@ def violations_of_file(page: Path) -> list[dict]:
     a local file refused (the page must need nothing from any host)."""
     with ThreadPoolExecutor(max_workers=1) as thread:
         return thread.submit(_violations_in_fresh_chromium, page).result()
+
+
+def page_overflow_of_file(page: Path, width: int) -> int:
+    """How many pixels wider than a `width`-pixel screen the page is (0 or less: it fits)."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(_overflow_in_fresh_chromium, page, width).result()
+
+
+def _overflow_in_fresh_chromium(page: Path, width: int) -> int:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            reader = browser.new_page(viewport={"width": width, "height": 800})
+            reader.goto(page.as_uri(), wait_until="load")
+            return reader.evaluate("document.documentElement.scrollWidth") - width
+        finally:
+            browser.close()
 
 
 def _violations_in_fresh_chromium(page: Path) -> list[dict]:

@@ -18,7 +18,7 @@ from cnncourse.grading.demo import synthetic_submission
 from cnncourse.grading.run.driver import grade_lab
 from cnncourse.grading.run.feedback import HIDDEN_LINE, hide_in_text
 from cnncourse.grading.run.nbgrader_commands import generate_feedback
-from tests.axe import violations_of_file
+from tests.axe import page_overflow_of_file, violations_of_file
 from tests.grading.feedback_pages import leaked, page_text, secret_lines
 from tests.grading.tiny_course import FAST, TINY, make_course
 
@@ -94,6 +94,15 @@ def test_feedback_page_passes_axe(graded, tmp_path):
     shutil.copy(pages(graded)["flipped_kernel"], page_file)
     violations = violations_of_file(page_file)
     assert not violations, "\n".join(f"{v['id']}: {v['nodes']}" for v in violations)
+
+
+@pytest.mark.slow
+def test_feedback_page_fits_a_phone(graded, tmp_path):
+    """At 390 px the summary table scrolls inside its box: the page is no wider than the screen."""
+    generate_feedback(graded, TINY)
+    page_file = tmp_path / "feedback.html"
+    shutil.copy(pages(graded)["flipped_kernel"], page_file)
+    assert page_overflow_of_file(page_file, 390) <= 0
 
 
 TRACEBACK = (
