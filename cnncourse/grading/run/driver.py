@@ -55,7 +55,6 @@ from cnncourse.grading.run.pool import LocalPool, Pool
 from cnncourse.grading.run.preflight import STUDENT as PREFLIGHT_STUDENT
 from cnncourse.grading.run.preflight import (
     check_preflight,
-    solution_passed,
     stderr_notes,
     write_solution_submission,
 )
@@ -317,7 +316,7 @@ def preflight(course: Course, lab: str, pool: Pool, settings: dict, scratch: Pat
               job_dir=str(scratch / "preflight" / "job"), **settings)  # fmt: skip
     pool.submit(job)
     ((_job, result),) = list(pool.results())
-    if not solution_passed(result):
+    if not result.full_marks:
         keep_log(course, lab, result)
         check_preflight(result, lab, log_file(course, lab, PREFLIGHT_STUDENT))
     for note in stderr_notes(result):

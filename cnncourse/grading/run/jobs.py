@@ -89,8 +89,15 @@ class Result:
         return self.status in STUDENT_OUTCOMES
 
     @property
+    def autograded_max_score(self) -> float:
+        """The points the autograder gives: all but those of written answers (graded by hand)."""
+        return sum(g.max_score for g in self.grades if not g.needs_manual_grade)
+
+    @property
     def full_marks(self) -> bool:
-        return self.status == "ok" and self.max_score > 0 and self.score == self.max_score
+        """Every point the autograder gives (written answers aside: they wait for a person)."""
+        top = self.autograded_max_score if self.grades else self.max_score
+        return self.status == "ok" and top > 0 and self.score == top
 
 
 def read_progress(job: Job) -> tuple[list[CellGrade], str | None]:

@@ -116,25 +116,14 @@ def likely_cause(text: str) -> str:
     return DEFAULT_CAUSE
 
 
-def autograded_max(result: Result) -> float:
-    """The points the autograder gives: all but those of cells graded by hand."""
-    return sum(g.max_score for g in result.grades if not g.needs_manual_grade)
-
-
-def solution_passed(result: Result) -> bool:
-    """Full marks for the solution, the points of written answers (graded by hand) aside."""
-    expected = autograded_max(result)
-    return result.status == "ok" and expected > 0 and result.score == expected
-
-
 def check_preflight(result: Result, lab: str, log: Path | None = None) -> None:
     """Raise PreflightError unless the solution got full marks with status 'ok' (the points of
     manually graded cells are not expected from it)."""
-    if solution_passed(result):
+    if result.full_marks:
         return
     lines = [
         f"PREFLIGHT FAILED: the solution of {lab} scored {result.score:g}/"
-        f"{autograded_max(result) or result.max_score:g} "
+        f"{result.autograded_max_score or result.max_score:g} "
         f"(status {result.status!r}) through the grading pipeline, so every student would be "
         "graded wrongly. Nothing was graded or recorded.",
     ]

@@ -17,7 +17,7 @@ import pytest
 from cnncourse.grading.run.course import Course
 from cnncourse.grading.run.driver import GradingOptions, check_solution, grade_lab
 from cnncourse.grading.run.nbgrader_commands import build_template, python_scripts_on_path
-from cnncourse.grading.run.preflight import autograded_max, solution_notebook, solution_passed
+from cnncourse.grading.run.preflight import solution_notebook
 from cnncourse.grading.run.sandbox import bubblewrap_probe
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -41,7 +41,7 @@ def course_copy(root: Path, labs: list[str]) -> Course:
 def test_every_lab_s_solution_gets_full_marks_in_the_sandbox(lab, tmp_path):
     assert bubblewrap_probe()[0], f"bubblewrap cannot start here: {bubblewrap_probe()[1]}"
     result = check_solution(course_copy(tmp_path, [lab]), lab, SANDBOXED)
-    assert solution_passed(result), (result.score, result.max_score, result.reasons)
+    assert result.full_marks, (result.score, result.max_score, result.reasons)
 
 
 WARNING = ("    import warnings\n    warnings.simplefilter('always', RuntimeWarning)\n"
@@ -65,7 +65,7 @@ def test_a_correct_lab1_whose_corr2d_warns_gets_full_marks_and_the_cell_is_named
     nbformat.write(submission, folder / f"{lab}.ipynb")
     (result,) = grade_lab(course, lab, options=replace(SANDBOXED, skip_preflight=True))
     # every autograded point (written answers, graded by hand, aside); was 3 points short
-    assert (result.status, result.score) == ("ok", autograded_max(result)), result.reasons
+    assert (result.status, result.score) == ("ok", result.autograded_max_score), result.reasons
     assert result.score >= 15
     assert not [r for r in result.reasons if "edited" in r]  # handed in as released
     assert any(r.startswith("test_corr2d: wrote on stderr") and "precision lost in corr2d" in r

@@ -213,3 +213,14 @@ def test_a_task_whose_workers_died_is_not_graded_and_says_why():
     result = DaskPool._collect(None, job, FailedFuture(KilledWorker("grade-ada", "tcp://w:1", 3)))
     assert not result.graded, result.status
     assert "died" in " ".join(result.reasons)
+
+
+def test_full_marks_leave_written_answers_aside():
+    """A submission with every autograded point is at full marks while its written answer waits
+    for a person: no worker log is kept for it, as for a lab without written answers."""
+    cells = [CellGrade(TINY, "test_f", 3, 3),
+             CellGrade(TINY, "why_flip", 0, 2, needs_manual_grade=True)]  # fmt: skip
+    assert Result("ada", "ok", 3, 5, grades=cells).full_marks
+    partly = [CellGrade(TINY, "test_f", 2, 3), cells[1]]
+    assert not Result("bob", "ok", 2, 5, grades=partly).full_marks
+    assert not Result("cy", "timeout", 3, 5, grades=cells).full_marks
