@@ -17,6 +17,7 @@ notebook's metadata under "cnncourse".
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import shutil
@@ -154,10 +155,25 @@ def releases_dir() -> Path:
         f"{CHECKOUT_RELEASES} (course checkout) exists; reinstall cnncourse")
 
 
-# Where the course lives online: the Colab links and the setup cell's install come from here
-# (after releases_dir, which an installed package reads it from).
-REPOSITORY = repository_url()
-COLAB_URL = colab_base(REPOSITORY, repository_branch())
+# Where the course lives online: the Colab links and the setup cell's install come from here.
+# Resolved on first use, not at import (it reads _config.yml, runs git or reads the releases):
+# every lab's setup cell and every graded kernel imports this module.
+@functools.cache
+def course_repository() -> str:
+    return repository_url()
+
+
+@functools.cache
+def course_colab_base() -> str:
+    return colab_base(course_repository(), repository_branch())
+
+
+def __getattr__(name: str) -> str:
+    """`labs.REPOSITORY` and `labs.COLAB_URL`, resolved when first read."""
+    lazy = {"REPOSITORY": course_repository, "COLAB_URL": course_colab_base}
+    if name in lazy:
+        return lazy[name]()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def available_labs() -> list[str]:
@@ -202,7 +218,7 @@ def check_version(lab: str, released_with: str) -> bool:
     warnings.warn(
         f"{lab} was released with cnncourse {released_with}, but cnncourse {installed} is "
         f"installed; its checks may differ. Install the matching version: "
-        f"pip install 'cnncourse @ git+{REPOSITORY}@v{released_with}'",
+        f"pip install 'cnncourse @ git+{course_repository()}@v{released_with}'",
         stacklevel=2,
     )
     return False
@@ -211,7 +227,10 @@ def check_version(lab: str, released_with: str) -> bool:
 def colab_link(lab: str, root: Path | None = None) -> str:
     """Address that opens the student release of `lab` in Google Colab (of the course in
     `root`; default: this package's)."""
-    base = COLAB_URL if root is None else colab_base(repository_url(root), repository_branch(root))
+    if root is None:
+        base = course_colab_base()
+    else:
+        base = colab_base(repository_url(root), repository_branch(root))
     return f"{base}/exercises/{lab}/{lab}.ipynb"
 
 
@@ -224,7 +243,7 @@ def setup_cell_source(lab: str, version: str, *, keras: bool = False,
     already there, as on Colab, is kept). repository: where it installs from (REPOSITORY).
     """
     extra = "[keras]" if keras else ""
-    repository = repository or REPOSITORY
+    repository = repository or course_repository()
     return (
         f"# Setup: installs the course package (cnncourse {version}) where it is missing, as on\n"
         f"# Colab; where it is installed (your Jupyter, the grader) it only checks the version.\n"
