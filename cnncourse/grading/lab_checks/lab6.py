@@ -232,10 +232,6 @@ def check_mean_iou(student: Callable, predicted: object, truth: object, num_clas
 
 
 # ============================================================ Keras
-def _join(*lines: str) -> str:
-    return "\n".join(line for line in lines if line)
-
-
 def _layers_of(model: object) -> list:
     """Every layer of a Keras model, nested models included."""
     found = []
@@ -269,7 +265,7 @@ def check_encoder_decoder(build: Callable, trained: object, test_set: object, *,
     score = float(np.nanmean(ious))
     if not score >= threshold:
         diagnosis, advice, mistake = _advice(scores, model, score, threshold)
-        raise checks.failure("encoder-decoder", diagnosis, mistake=mistake, details=_join(
+        raise checks.failure("encoder-decoder", diagnosis, mistake=mistake, details=checks._join(
             advice, "IoU per class " + ", ".join(
                 f"{n}: {v:.2f}" for n, v in zip(test_set.class_names, ious, strict=True))))
 

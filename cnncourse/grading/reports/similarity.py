@@ -45,6 +45,7 @@ solution still shows; `common_share=1` turns the rule off.
 from __future__ import annotations
 
 import ast
+import functools
 import html
 import io
 import itertools
@@ -397,6 +398,7 @@ class ReferenceSource:
     sources: dict[str, str]  # module.function -> its source as written
 
 
+@functools.cache  # read and normalised once per run, however many students are compared
 def reference_source(paths: tuple[str, ...] = REFERENCE) -> ReferenceSource:
     """Every top-level function and method of the REFERENCE modules of the installed package."""
     import cnncourse
