@@ -132,6 +132,27 @@ MISTAKES: dict[str, str] = {
     "shift_wrong_direction": "moved the wrong way: positive dy, dx move it down and right",
     "shift_wraps_around": "the shift wraps around: pixels that leave must not come back",
     "gap_not_normalised": "not relative: divide by the largest |f(t(x))|",
+    # Keras blocks (lab 5)
+    "relu_missing": "a convolution has no ReLU after it: give it activation='relu'",
+    "padding_valid": "padding 'valid' shrinks H and W: use padding='same'",
+    "stride_changes_size": "a stride above 1 shrinks H and W: this block keeps their size",
+    "vgg_no_pool": "no pooling: the block ends with a 2x2 max pooling of stride 2",
+    "vgg_pool_every_conv": "a pooling after every convolution: pool once, at the block's end",
+    "vgg_pool_stride": "the pooling must be 2x2 with stride 2 (it halves H and W)",
+    "residual_no_add": "no Add: the block adds its shortcut to F(x)",
+    "residual_second_relu": "the second conv has a ReLU: F(x) ends without activation",
+    "residual_relu_before_add": "ReLU before the add: ReLU(x + F(x)), not x + ReLU(F(x))",
+    "residual_no_final_relu": "no ReLU after the add: the block returns ReLU(x + F(x))",
+    "residual_always_projected": "shortcut projected though the width is kept: use x itself",
+    "residual_not_projected": "the width changes: project the shortcut with a 1x1 Conv2D",
+    "inception_no_reduction": "a 3x3 or 5x5 conv reads x: its 1x1 reduction comes first",
+    "inception_pool_not_projected": "the pool branch needs its 1x1 conv (pool_proj) after pooling",
+    "concat_axis": "concatenate along the channels, the last axis (axis=-1)",
+    "separable_no_depthwise": "no DepthwiseConv2D: the 3x3 step filters each channel on its own",
+    "separable_layer_used": "SeparableConv2D: use DepthwiseConv2D + ReLU, then a Conv2D 1x1",
+    "cost_ratio_k_not_squared": "1/D_K, not 1/D_K^2: a D_K x D_K kernel has D_K^2 taps",
+    "cost_ratio_inverted": "the inverse: the ratio is separable over full, below 1",
+    "cost_ratio_term_missing": "a term is missing: the ratio is 1/N + 1/D_K^2",
 }
 _MISTAKE_ID = re.compile(r"\[mistake: ([a-z0-9_]+)\]")
 

@@ -1,4 +1,4 @@
-"""A class of typical mistakes per numpy lab, through `nbgrader validate` as a student runs it:
+"""A class of typical mistakes per lab, through `nbgrader validate` as a student runs it:
 the first line of an error shown names the cause for at least 90% of them (typical_mistakes.py),
 every diagnosis reaches the student whole (validate cuts long lines), and no frame or line of the
 grading code (cnncourse/grading) is shown.

@@ -1,4 +1,4 @@
-"""A class of typical student mistakes per numpy lab, as a student would hand them in.
+"""A class of typical student mistakes per lab, as a student would hand them in.
 
 Each mistake is the lab's solution with one plausible slip (the edit is applied to the solution
 cell's text, with the solution markers removed, in the *released* notebook, so no hidden test is
@@ -214,6 +214,58 @@ MISTAKES = {
         Mistake("accuracy_per_batch", "train_lenet", "return hits / len(x)", "return hits / 500",
                 r"accuracy|fraction"),
     ],
+    "lab5_model_zoo": [  # Keras blocks, read from the graph the student builds (issue 21)
+        Mistake("vgg_no_relu", "vgg_block", ', activation="relu")(x)', ")(x)",
+                r"no ReLU"),
+        Mistake("vgg_pool_every_conv", "vgg_block",
+                "(x)\n    return layers.MaxPooling2D(2)(x)",
+                "(x)\n        x = layers.MaxPooling2D(2)(x)\n    return x", r"every conv|once"),
+        Mistake("vgg_pool_stride_1", "vgg_block", "layers.MaxPooling2D(2)",
+                "layers.MaxPooling2D(2, strides=1)", r"stride"),
+        Mistake("vgg_padding_valid", "vgg_block", 'padding="same", ', "", r"padding"),
+        Mistake("residual_second_relu", "residual_block",
+                'layers.Conv2D(filters, 3, padding="same")(y)',
+                'layers.Conv2D(filters, 3, padding="same", activation="relu")(y)',
+                r"second conv"),
+        Mistake("residual_no_final_relu", "residual_block",
+                'return layers.Activation("relu")(layers.Add()([shortcut, y]))',
+                "return layers.Add()([shortcut, y])", r"no ReLU after the add"),
+        Mistake("residual_relu_before_add", "residual_block",
+                'return layers.Activation("relu")(layers.Add()([shortcut, y]))',
+                'return layers.Add()([shortcut, layers.Activation("relu")(y)])',
+                r"before the add"),
+        Mistake("residual_always_projected", "residual_block",
+                "shortcut = x\n    if x.shape[-1] != filters:\n"
+                "        shortcut = layers.Conv2D(filters, 1)(x)",
+                "shortcut = layers.Conv2D(filters, 1)(x)", r"projected.*x itself"),
+        Mistake("residual_never_projected", "residual_block",  # crashed in Keras's Add before
+                "    if x.shape[-1] != filters:\n"
+                "        shortcut = layers.Conv2D(filters, 1)(x)  # projection to the new width\n",
+                "", r"project the shortcut"),
+        Mistake("inception_3x3_no_reduction", "inception_module",
+                "conv(conv(x, f3_reduce, 1), f3, 3)", "conv(x, f3, 3)", r"reduction"),
+        Mistake("inception_5x5_no_reduction", "inception_module",
+                "conv(conv(x, f5_reduce, 1), f5, 5)", "conv(x, f5, 5)", r"reduction"),
+        Mistake("inception_concat_axis", "inception_module", "Concatenate(axis=-1)",
+                "Concatenate(axis=1)", r"channels|last axis"),
+        Mistake("inception_pool_not_projected", "inception_module",
+                'conv(layers.MaxPooling2D(3, strides=1, padding="same")(x), pool_proj, 1)',
+                'layers.MaxPooling2D(3, strides=1, padding="same")(x)', r"pool branch.*1x1"),
+        Mistake("inception_pool_valid", "inception_module",
+                'MaxPooling2D(3, strides=1, padding="same")', "MaxPooling2D(3, strides=1)",
+                r"padding"),
+        Mistake("separable_full_conv", "separable",
+                'layers.DepthwiseConv2D(3, padding="same", activation="relu")(x)',
+                'layers.Conv2D(x.shape[-1], 3, padding="same", activation="relu")(x)',
+                r"DepthwiseConv2D|each channel"),
+        Mistake("separable_no_relu", "separable",
+                'return layers.Conv2D(filters, 1, activation="relu")(x)',
+                "return layers.Conv2D(filters, 1)(x)", r"no ReLU"),
+        Mistake("ratio_k_not_squared", "separable", "return 1 / n + 1 / k**2",
+                "return 1 / n + 1 / k", r"D_K\^2|taps"),
+        Mistake("ratio_inverted", "separable", "return 1 / n + 1 / k**2",
+                "return 1 / (1 / n + 1 / k**2)", r"inverse"),
+    ],
     "lab6_transposed_segmentation": [
         Mistake("forward_no_crop", "conv_transpose2d_forward",
                 "out = full[:, padding : Hf - padding, padding : Wf - padding, :] + b",
@@ -275,7 +327,7 @@ def student_notebook(release: Path, solutions: Path, lab: str,
                for c in nbformat.read(solutions / lab / f"{lab}.ipynb", as_version=4).cells
                if c.metadata.get("nbgrader", {}).get("solution")}
     nb = nbformat.read(release / lab / f"{lab}.ipynb", as_version=4)
-    # the Keras sections train networks and hold no numpy mistake: left out, to keep it quick
+    # the Keras training sections (labs 4 and 6) hold no mistake here: left out, to keep it quick
     nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id")
                 not in KERAS_CELLS.get(lab, ()) and not _after_keras(nb, c, lab)]
     for cell in nb.cells:

@@ -1,10 +1,9 @@
 """The checks of each lab function, each consulting that function's catalogue of known mistakes.
 
-One `check_<function>` per graded function of the labs whose functions are graded one by one
-(labs 1, 2, 3, 4 and 6; lab 5 and lab 4's Keras section check their models inline in their
-notebooks), used by the visible and by the hidden tests alike, so that every check of a function
-names the same mistakes. One module per lab (`lab1`, `lab2`, `lab3`, `lab4`, `lab6`) beside what
-they share (`common`);
+One `check_<function>` per graded function of the labs (lab 4's Keras section checks its model
+inline in its notebook), used by the visible and by the hidden tests alike, so that every check
+of a function names the same mistakes. One module per lab (`lab1` to `lab6`) beside what they
+share (`common`);
 the notebooks call them all through this package, as `lab_checks.check_conv2d_forward(...)`.
 Each check
 
@@ -17,8 +16,9 @@ Each check
   `checks.MISTAKES`, the one catalogue).
 
 The outputs of the known mistakes are computed from the reference implementations in
-`cnncourse.nn`, `cnncourse.filters`, `cnncourse.arithmetic` and `cnncourse.metrics`; lab 6's
-Keras checks build and inspect Keras models. Nothing here prints an input.
+`cnncourse.nn`, `cnncourse.filters`, `cnncourse.arithmetic` and `cnncourse.metrics`; the Keras
+checks of labs 5 and 6 build and inspect Keras models (lab 5's read the layers of the student's
+block and name the piece missing or set wrong). Nothing here prints an input.
 """
 
 from cnncourse.grading.lab_checks.common import (
@@ -67,6 +67,14 @@ from cnncourse.grading.lab_checks.lab4 import (
     check_lenet_forward,
     check_softmax_cross_entropy,
     check_train_lenet,
+)
+from cnncourse.grading.lab_checks.lab5 import (
+    BlockGraph,
+    check_inception_module,
+    check_residual_block,
+    check_separable_block,
+    check_separable_cost_ratio,
+    check_vgg_block,
 )
 from cnncourse.grading.lab_checks.lab6 import (
     check_conv_transpose2d_backward,
@@ -123,6 +131,12 @@ __all__ = [
     "check_lenet_forward",
     "check_lenet_backward",
     "check_train_lenet",
+    "BlockGraph",
+    "check_vgg_block",
+    "check_residual_block",
+    "check_inception_module",
+    "check_separable_block",
+    "check_separable_cost_ratio",
     "transpose_why",
     "reference_transpose",
     "transpose_mistakes",
