@@ -432,7 +432,7 @@ def check_separable_cost_ratio(student: Callable, k: int, n: int, *,
     """separable_cost_ratio(k, n) = 1/n + 1/k^2 (MobileNets, eq. 5)."""
     name = f"separable_cost_ratio({k}, {n})"
     got = call_own(name, student, k, n, forbidden=forbidden)
-    expected = 1 / n + 1 / k**2
+    expected = arithmetic.separable_cost_ratio(k, n)
     checks.check_scalar(name, got, expected, mistakes={
         "cost_ratio_k_not_squared": 1 / n + 1 / k,
         "cost_ratio_inverted": 1 / expected,
