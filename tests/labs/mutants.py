@@ -99,6 +99,11 @@ KERAS_CELLS = {"lab6_transposed_segmentation": {
     "setup-segmentation", "encoder_decoder", "train-segmenter", "test_encoder_decoder",
     "setup-transfer", "fine_tune", "test_transfer_classifier", "train-transfer",
     "test_fine_tune"}, "lab4_lenet": {"keras_lenet", "test_keras_lenet"}}
+# Test cells that train with the student's pieces where a quick check finds them right and the
+# course's where it finds them wrong (lab_checks.lab4.check_train_lenet). A mutant in a piece
+# the quick check replaces never runs in that training: its outcome is the one of every other
+# mutant with the same pieces replaced, so it is trained once per set of replaced pieces.
+TRAINING_CELLS = {"lab4_lenet": "test_train_lenet"}
 
 
 @dataclass(frozen=True)
@@ -239,11 +244,35 @@ def _time_limit(seconds: int) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def grade(nb: nbformat.NotebookNode, lab: str, mutant: Mutant | None = None) -> dict[str, float]:
+def run_cell(source: str, gid: str, namespace: dict) -> bool:
+    """Execute one cell in `namespace`; True when it raised nothing (within CELL_SECONDS)."""
+    try:
+        with _time_limit(CELL_SECONDS), contextlib.redirect_stdout(io.StringIO()):
+            exec(compile(source, f"<{gid}>", "exec"), namespace)  # noqa: S102
+        return True
+    except (Exception, _CellTimeout):  # noqa: BLE001 (any failure costs the cell)
+        return False
+    except BaseException as other:  # e.g. checks.ReferenceUsed escaping a check
+        if isinstance(other, KeyboardInterrupt | SystemExit):
+            raise
+        return False
+
+
+def replaced_for_training(namespace: dict) -> frozenset[str]:
+    """The student's pieces that lab 4's training test replaces by the course's versions."""
+    from cnncourse.grading.lab_checks import lab4
+
+    return frozenset(lab4._wrong_pieces(namespace, lab4.FORBIDDEN))
+
+
+def grade(nb: nbformat.NotebookNode, lab: str, mutant: Mutant | None = None,
+          trained: dict[frozenset[str], tuple[bool, dict]] | None = None) -> dict[str, float]:
     """Points per graded cell of the notebook with `mutant` in place, as the autograder scores.
 
     Runs the code cells that nbgrader marks (set-up, solutions, tests) in order in a fresh
     namespace; ungraded demo cells are skipped, and so are the lab's Keras cells (scored full).
+    `trained` (set of replaced pieces -> outcome of the training cell and the names it bound)
+    is shared between the mutants of one lab: see TRAINING_CELLS.
     """
     namespace: dict[str, object] = {"__name__": "__main__"}
     scores = {}
@@ -258,16 +287,18 @@ def grade(nb: nbformat.NotebookNode, lab: str, mutant: Mutant | None = None) -> 
                 scores[gid] = float(meta["points"])
             continue
         source = mutant.source if mutant is not None and gid == mutant.cell else cell.source
-        try:
-            with _time_limit(CELL_SECONDS), contextlib.redirect_stdout(io.StringIO()):
-                exec(compile(source, f"<{gid}>", "exec"), namespace)  # noqa: S102
-            passed = True
-        except (Exception, _CellTimeout):  # noqa: BLE001 (any failure costs the cell)
-            passed = False
-        except BaseException as other:  # e.g. checks.ReferenceUsed escaping a check
-            if isinstance(other, KeyboardInterrupt | SystemExit):
-                raise
-            passed = False
+        replaced = frozenset()
+        if trained is not None and mutant is not None and gid == TRAINING_CELLS.get(lab):
+            replaced = replaced_for_training(namespace)
+        if mutant is not None and mutant.function in replaced and replaced in trained:
+            passed, bound = trained[replaced]
+            namespace.update(bound)
+        else:
+            before = dict(namespace)
+            passed = run_cell(source, gid, namespace)
+            if mutant is not None and mutant.function in replaced:
+                trained[replaced] = passed, {k: v for k, v in namespace.items()
+                                             if before.get(k, before) is not v}
         if meta.get("grade"):
             scores[gid] = float(meta["points"]) if passed else 0.0
     return scores
@@ -293,8 +324,9 @@ def run_lab(solutions: Path, lab: str, limit: int | None = None) -> tuple[list[O
         raise RuntimeError(f"{lab}: the solution itself loses points in {failing}")
     tests = FUNCTION_TESTS[lab]
     outcomes = []
+    trained: dict[frozenset[str], tuple[bool, dict]] = {}
     for mutant in lab_mutants(nb, lab)[:limit]:
-        scores = grade(nb, lab, mutant)
+        scores = grade(nb, lab, mutant, trained)
         allowed = sum(full.get(t, 0.0) for t in tests.get(mutant.function, []))
         outcomes.append(Outcome(mutant, sum(full.values()) - sum(scores.values()), allowed))
     return outcomes, sum(full.values())
