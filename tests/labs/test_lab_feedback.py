@@ -93,30 +93,6 @@ def test_each_named_mistake_is_in_the_feedback(graded_class):
     assert len(named) >= 0.5 * total, f"{lab}: only {named} of {total} mistakes named"
 
 
-WITHOUT_MISTAKES = [p.name for p in sorted((ROOT / "solutions").iterdir())
-                    if p.is_dir() and p.name not in MISTAKES]  # lab 5 (the model zoo)
-
-
-@pytest.mark.keras
-@pytest.mark.parametrize("lab", WITHOUT_MISTAKES)
-def test_labs_without_mistakes_get_feedback_without_hidden_tests(lab, tmp_path):
-    """A lab with no catalogue of typical mistakes: a student who hands in the release as it
-    is (every check fails, with its traceback) gets feedback without a hidden line."""
-    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
-    for folder in ("solutions", "exercises"):
-        shutil.copytree(ROOT / folder / lab, tmp_path / folder / lab)
-    course = Course.load(tmp_path)
-    (course.submitted / "blank" / lab).mkdir(parents=True)
-    shutil.copy(course.release / lab / f"{lab}.ipynb", course.submitted / "blank" / lab)
-    grade_lab(course, lab, options=GradingOptions(jobs=1, progress=False, skip_preflight=True))
-    generate_feedback(course, lab)
-    secrets = secret_lines(course.source / lab / f"{lab}.ipynb",
-                           course.release / lab / f"{lab}.ipynb")
-    assert secrets, f"{lab} has hidden tests"
-    assert not leaked(page(course, lab, "blank"), secrets)
-    assert "failed" in page_text(page(course, lab, "blank"))
-
-
 def test_feedback_pages_pass_axe(graded_class):
     """The page of a student with mistakes (code, tracebacks, the lab's text) has no WCAG 2.1 AA
     violation that axe-core finds."""
