@@ -2,8 +2,8 @@
 """Task runner of the course: the only entry point a new machine needs, besides Python 3.11.
 
     python3 tasks.py book          build the online book into _build/html (creates .venv first)
-    python3 tasks.py test          lint, build the book, run the whole test suite in parallel
-                                   (both Keras backends); what CI runs
+    python3 tasks.py test          lint, then the book build and the whole test suite (both
+                                   Keras backends) side by side, in parallel; what CI runs
     python3 tasks.py check         lint and every test not marked slow or book, in parallel:
                                    the check before every commit (a few minutes)
     python3 tasks.py pytest ARGS   pytest with ARGS alone, in the course's environment
@@ -22,8 +22,10 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import venv
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
@@ -125,11 +127,84 @@ def invalidate_stale_execution_cache() -> None:
     stamp.write_text(fingerprint)
 
 
+# Execution errors fail the build (-W); every warning is listed before it stops (--keep-going).
+BOOK_BUILD = (BIN / "jupyter-book", "build", ".", "-W", "-n", "--keep-going")
+
+
 def build_book() -> None:
     ensure_venv()
     invalidate_stale_execution_cache()
-    run(BIN / "jupyter-book", "build", ".", "-W", "-n", "--keep-going")
+    run(*BOOK_BUILD)
     print(f"\nThe book is in {ROOT / '_build' / 'html' / 'index.html'}")
+
+
+class Step(NamedTuple):
+    """One command of a background job: what it is called in a failure, argv, extra env."""
+
+    title: str
+    argv: tuple[str | Path, ...]
+    env: dict[str, str] = {}
+
+
+class Job(threading.Thread):
+    """Steps run one after the other in the background while each succeeds; their output goes to
+    .cache/logs/NAME.log. `failed` names the step that failed, if one did."""
+
+    def __init__(self, name: str, *steps: Step) -> None:
+        super().__init__(name=name, daemon=True)
+        self.steps = steps
+        self.log = CACHE / "logs" / f"{name}.log"
+        self.failed: str | None = None
+        self.process: subprocess.Popen | None = None
+        self.stopped = False
+
+    def run(self) -> None:
+        with self.log.open("w") as out:
+            for step in self.steps:
+                if self.stopped:
+                    self.failed = f"{step.title} (stopped)"
+                    return
+                out.write(f"+ {' '.join(str(a) for a in step.argv)}\n")
+                out.flush()
+                self.process = subprocess.Popen(
+                    [str(a) for a in step.argv], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                    env=course_env(**step.env))
+                if self.process.wait() != 0:
+                    self.failed = step.title
+                    return
+
+
+def start(name: str, *steps: Step) -> Job:
+    """Start a background job (see Job), saying where its output goes."""
+    job = Job(name, *steps)
+    job.log.parent.mkdir(parents=True, exist_ok=True)
+    print(f"+ [{name}, in the background, output in {job.log}]",
+          " && ".join(" ".join(str(a) for a in step.argv) for step in steps), flush=True)
+    job.start()
+    return job
+
+
+def finish(job: Job) -> str | None:
+    """Wait for a background job and print its output; the step that failed, or None."""
+    job.join()
+    print(f"\n----- {job.name}: {'failed: ' + job.failed if job.failed else 'passed'}, output "
+          f"of {job.log} -----", flush=True)
+    sys.stdout.write(job.log.read_text(errors="replace"))
+    sys.stdout.flush()
+    return job.failed
+
+
+def stop(jobs: list[Job]) -> None:
+    """Stop background jobs still running (the foreground command failed or was interrupted)."""
+    for job in jobs:
+        job.stopped = True
+        if job.process is not None and job.process.poll() is None:
+            job.process.terminate()
+            try:
+                job.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                job.process.kill()
+        job.join()
 
 
 # pytest as the tasks run it: no .pytest_cache in the tree, matplotlib without a display.
@@ -151,13 +226,40 @@ def lint() -> None:
 
 
 def test() -> None:
-    """Everything: lint, the book, the whole suite under TensorFlow, then what differs under JAX."""
+    """Everything: lint, the book, the whole suite under TensorFlow, what differs under JAX.
+
+    Much of the suite waits (cell and submission timeouts, kernels and clusters starting), so
+    three parts run side by side: the book build then the book's tests, the JAX tests (both in
+    the background), and the TensorFlow tests that do not read the book. Every part runs to its
+    end; the task fails when any part failed, naming them.
+    """
     ensure_venv()
     ensure_system_packages()
     lint()
-    build_book()
-    run(*PYTEST, *PARALLEL, MPLBACKEND="Agg")
-    run(*PYTEST, *PARALLEL, "-m", JAX_TESTS, MPLBACKEND="Agg", KERAS_BACKEND="jax")
+    invalidate_stale_execution_cache()
+    agg = {"MPLBACKEND": "Agg"}
+    jobs = [start("book", Step("book build", BOOK_BUILD),
+                  Step("book tests", (*PYTEST, *PARALLEL, "-m", "book"), agg)),
+            start("jax", Step("JAX tests", (*PYTEST, *PARALLEL, "-m", JAX_TESTS),
+                              {**agg, "KERAS_BACKEND": "jax"}))]
+    failed = []
+    try:
+        if not attempt(*PYTEST, *PARALLEL, "-m", "not book", **agg):
+            failed.append("TensorFlow tests")
+        failed += [failure for job in jobs if (failure := finish(job))]
+    finally:
+        stop(jobs)
+    if failed:
+        sys.exit(f"tasks.py test: failed: {', '.join(failed)} (their output is above)")
+
+
+def attempt(*argv: str | Path, **extra_env: str) -> bool:
+    """run(), returning whether the command succeeded instead of raising."""
+    try:
+        run(*argv, **extra_env)
+    except subprocess.CalledProcessError:
+        return False
+    return True
 
 
 def check() -> None:

@@ -8,3 +8,41 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # tensorflow without a GPU: 
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("MPLCONFIGDIR", tempfile.mkdtemp(prefix="mpl-"))
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+# Modules whose tests share no module-scoped fixture across parameters: under xdist's loadscope
+# (tasks.py) each parameter's tests are a unit of their own (a lab's graded class, a lab's
+# mutants), so that these minutes-long modules spread over the workers instead of one worker
+# taking them one lab after the other. Every other module stays on one worker.
+SPLIT_BY_PARAMETER = {
+    "tests/labs/test_typical_mistakes.py",
+    "tests/labs/test_mutants.py",
+    "tests/labs/test_lab_feedback.py",  # graded_class: a module fixture per lab (params)
+    "tests/grading/run/test_lab_preflight.py",
+}
+
+
+def scope_of(nodeid: str) -> str:
+    """The xdist unit of a test: its module, or in SPLIT_BY_PARAMETER its module and parameter."""
+    module = nodeid.split("::", 1)[0]
+    if module in SPLIT_BY_PARAMETER and nodeid.endswith("]") and "[" in nodeid:
+        return f"{module}[{nodeid[nodeid.index('[') + 1:]}"
+    return module
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """loadscope with the units of scope_of."""
+    if config.getoption("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleOrParameterScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return scope_of(nodeid)
+
+    return ModuleOrParameterScheduling(config, log)
+
+
+def pytest_collection_modifyitems(items):
+    """Slow tests first (a stable sort): xdist hands out units in this order, so the
+    minutes-long ones start at once and the many short ones fill the workers at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

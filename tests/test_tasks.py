@@ -24,6 +24,7 @@ def tasks(tmp_path, monkeypatch):
     (tmp_path / "cnncourse" / "nn.py").write_text("x = 1\n")
     (tmp_path / "cnncourse" / "explorers" / "conv.js").write_text("let x = 1;\n")
     monkeypatch.setattr(module, "ROOT", tmp_path)
+    monkeypatch.setattr(module, "CACHE", tmp_path / ".cache")
     return module
 
 
@@ -53,12 +54,36 @@ def test_a_changed_package_drops_the_execution_cache_and_the_doctrees(tasks, tmp
     assert (build / "html").is_dir()
 
 
+class Recorded(list):
+    """Commands recorded in order; `outcomes`: background job name -> the step that fails."""
+
+    outcomes: dict[str, str]
+
+
 @pytest.fixture
-def commands(tasks, monkeypatch) -> list[tuple[str, ...]]:
+def commands(tasks, monkeypatch) -> Recorded:
     """The commands the tasks would run, recorded instead of run (nothing is installed)."""
-    recorded: list[tuple[str, ...]] = []
-    monkeypatch.setattr(tasks, "run", lambda *argv, **env: recorded.append(
-        tuple(str(a) for a in argv) + tuple(f"{k}={v}" for k, v in env.items())))
+    recorded = Recorded()
+
+    def record(*argv, **env) -> tuple[str, ...]:
+        recorded.append(tuple(str(a) for a in argv) + tuple(f"{k}={v}" for k, v in env.items()))
+        return recorded[-1]
+
+    monkeypatch.setattr(tasks, "run", record)
+    # a background job's steps: recorded as "&", the job's name, then the command; the job
+    # fails at the step named in `outcomes` (by the job's name)
+    outcomes = {}
+
+    def start(name, *steps):
+        for step in steps:
+            record("&", name, *step.argv, **step.env)
+        return tasks.Job(name, *steps)
+
+    monkeypatch.setattr(tasks, "start", start)
+    monkeypatch.setattr(tasks, "finish", lambda job: outcomes.get(job.name))
+    monkeypatch.setattr(tasks, "stop", lambda jobs: None)
+    monkeypatch.setattr(tasks, "invalidate_stale_execution_cache", lambda: None)
+    recorded.outcomes = outcomes
     monkeypatch.setattr(tasks, "ensure_venv", lambda: None)
     monkeypatch.setattr(tasks, "ensure_system_packages", lambda: None)
     return recorded
@@ -109,14 +134,45 @@ def test_check_lints_then_runs_every_test_but_slow_and_book_in_parallel(tasks, c
     assert "--numprocesses" in args
 
 
-def test_test_builds_the_book_and_runs_everything_then_what_differs_under_jax(tasks, commands):
+def test_test_lints_then_runs_book_jax_and_tensorflow_side_by_side(tasks, commands):
     tasks.main(["test"])
     assert commands[0] == (str(tasks.BIN / "ruff"), "check", ".")
-    assert any("jupyter-book" in part for part in commands[1])
-    tensorflow, jax = pytest_runs(commands)
-    assert marker_expression(tensorflow) is None and "KERAS_BACKEND=jax" not in tensorflow
-    assert "KERAS_BACKEND=jax" in jax
-    assert marker_expression(jax) == "keras and not backend_neutral and not book"
+    book = [c[2:] for c in commands if c[:2] == ("&", "book")]
+    jax = [c[2:] for c in commands if c[:2] == ("&", "jax")]
+    foreground = [c for c in commands[1:] if c[0] != "&"]
+    assert book[0][:2] == (str(tasks.BIN / "jupyter-book"), "build")  # first the build,
+    assert "-W" in book[0] and "--keep-going" in book[0]
+    [book_tests] = pytest_runs(book[1:])  # then the tests that read it
+    assert marker_expression(book_tests) == "book"
+    [jax_tests] = pytest_runs(jax)
+    assert "KERAS_BACKEND=jax" in jax_tests
+    assert marker_expression(jax_tests) == "keras and not backend_neutral and not book"
+    [tensorflow] = pytest_runs(foreground)
+    assert marker_expression(tensorflow) == "not book" and "KERAS_BACKEND=jax" not in tensorflow
+    assert all("--numprocesses" in run for run in (tensorflow, book_tests, jax_tests))
+    assert commands[-1] == foreground[-1]  # the background jobs were started first
+
+
+@pytest.mark.parametrize("job, step", [("book", "book build"), ("book", "book tests"),
+                                        ("jax", "JAX tests")])
+def test_test_fails_naming_the_step_that_failed(tasks, commands, job, step):
+    commands.outcomes[job] = step
+    with pytest.raises(SystemExit) as stop:
+        tasks.main(["test"])
+    assert str(stop.value.code).startswith(f"tasks.py test: failed: {step} ")
+
+
+def test_a_job_runs_its_steps_in_order_until_one_fails_and_finish_prints_its_log(tasks, capsys):
+    def say(text: str, code: int = 0):
+        return tasks.Step(text, (sys.executable, "-c", f"print({text!r}); exit({code})"))
+
+    fine = tasks.start("fine", say("built"), say("tested"))
+    broken = tasks.start("broken", say("built"), say("2 failed", 3), say("never"))
+    assert tasks.finish(fine) is None and tasks.finish(broken) == "2 failed"
+    printed = capsys.readouterr().out
+    assert "tested" in printed and "broken: failed: 2 failed" in printed
+    log = (tasks.CACHE / "logs" / "broken.log").read_text()
+    assert "built\n" in log and "2 failed\n" in log and "never\n" not in log
 
 
 def test_a_module_fixture_is_built_once_when_the_tasks_run_tests_in_parallel(tasks, tmp_path):
@@ -143,3 +199,15 @@ def test_a_module_fixture_is_built_once_when_the_tasks_run_tests_in_parallel(tas
     workers = re.findall(r"\[(gw\d)\] .*PASSED test_(shared|plain)", completed.stdout)
     assert len(workers) == 24
     assert len({worker for worker, module in workers if module == "shared"}) == 1
+
+
+def test_the_modules_split_by_parameter_exist_and_only_they_are_split():
+    """tests/conftest.py's xdist units: a renamed module would silently stay on one worker."""
+    from tests.conftest import SPLIT_BY_PARAMETER, scope_of
+
+    assert all((ROOT / module).is_file() for module in SPLIT_BY_PARAMETER)
+    mutants = "tests/labs/test_mutants.py"
+    assert mutants in SPLIT_BY_PARAMETER
+    assert scope_of(f"{mutants}::test_every_mutant[lab4_lenet]") == f"{mutants}[lab4_lenet]"
+    assert scope_of(f"{mutants}::test_the_generator") == mutants
+    assert scope_of("tests/test_arithmetic.py::test_size[7-3-1]") == "tests/test_arithmetic.py"
