@@ -43,6 +43,12 @@ def pytest_xdist_make_scheduler(config, log):
 
 
 def pytest_collection_modifyitems(items):
-    """Slow tests first (a stable sort): xdist hands out units in this order, so the
-    minutes-long ones start at once and the many short ones fill the workers at the end."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """The lab modules of SPLIT_BY_PARAMETER first, then the other slow tests, then the rest (a
+    stable sort): xdist hands out units in this order, so the minutes-long ones start at once
+    and the many short ones fill the workers at the end."""
+    def rank(item) -> int:
+        if item.get_closest_marker("slow") is None:
+            return 2
+        return 0 if item.nodeid.split("::", 1)[0] in SPLIT_BY_PARAMETER else 1
+
+    items.sort(key=rank)
