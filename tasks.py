@@ -211,8 +211,10 @@ def stop(jobs: list[Job]) -> None:
 PYTEST = (BIN / "python", "-m", "pytest", "-p", "no:cacheprovider")
 # In parallel (pytest-xdist), one worker per core, a test module's tests on one worker
 # (loadscope): its module-scoped fixtures (a graded class, a trained model, a student's install,
-# the pages read in Chromium) are built once, not once per worker. (xdist's finer `loadgroup`
-# does not group under pytest 9: it renames a private attribute pytest no longer reads.)
+# the pages read in Chromium) are built once, not once per worker; the minutes-long lab modules
+# go out one parameter (lab) at a time, slow tests first (tests/conftest.py). (xdist's finer
+# `loadgroup` does not group under pytest 9: it renames a private attribute pytest no longer
+# reads.)
 PARALLEL = ("--numprocesses", "auto", "--dist", "loadscope")
 # What differs between the Keras backends: the tests marked `keras` run a second time under
 # JAX, except those whose Keras part is the same on every backend (marked `backend_neutral`:
@@ -228,10 +230,11 @@ def lint() -> None:
 def test() -> None:
     """Everything: lint, the book, the whole suite under TensorFlow, what differs under JAX.
 
-    Much of the suite waits (cell and submission timeouts, kernels and clusters starting), so
-    three parts run side by side: the book build then the book's tests, the JAX tests (both in
-    the background), and the TensorFlow tests that do not read the book. Every part runs to its
-    end; the task fails when any part failed, naming them.
+    Parts of the suite wait (cell and submission timeouts, kernels and clusters starting) and
+    the book build runs one chapter at a time, so three parts run side by side: the book build
+    then the book's tests, and the JAX tests, in the background; the TensorFlow tests that do
+    not read the book in the foreground. Every part runs to its end; the task fails when any
+    part failed, naming them.
     """
     ensure_venv()
     ensure_system_packages()
