@@ -212,10 +212,11 @@ PYTEST = (BIN / "python", "-m", "pytest", "-p", "no:cacheprovider")
 # In parallel (pytest-xdist), one worker per core, a test module's tests on one worker
 # (loadscope): its module-scoped fixtures (a graded class, a trained model, a student's install,
 # the pages read in Chromium) are built once, not once per worker; the minutes-long lab modules
-# go out one parameter (lab) at a time, slow tests first (tests/conftest.py). (xdist's finer
-# `loadgroup` does not group under pytest 9: it renames a private attribute pytest no longer
-# reads.)
-PARALLEL = ("--numprocesses", "auto", "--dist", "loadscope")
+# go out one parameter (lab) at a time, slow tests first (tests/conftest.py), in that order:
+# xdist would hand out the units with the most tests first, so one-test units that take minutes
+# (a lab's typical mistakes) came last and ran alone at the end. (xdist's finer `loadgroup`
+# does not group under pytest 9: it renames a private attribute pytest no longer reads.)
+PARALLEL = ("--numprocesses", "auto", "--dist", "loadscope", "--no-loadscope-reorder")
 # What differs between the Keras backends: the tests marked `keras` run a second time under
 # JAX, except those whose Keras part is the same on every backend (marked `backend_neutral`:
 # parameter counts, diagrams drawn from a built model's layers).
