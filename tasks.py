@@ -221,6 +221,9 @@ PARALLEL = ("--numprocesses", "auto", "--dist", "loadscope", "--no-loadscope-reo
 # JAX, except those whose Keras part is the same on every backend (marked `backend_neutral`:
 # parameter counts, diagrams drawn from a built model's layers).
 JAX_TESTS = "keras and not backend_neutral and not book"
+# The book's tests all live here (tests/conftest.py refuses a `book` test elsewhere): collecting
+# only this folder spares the book's pytest processes importing TensorFlow and nbgrader.
+BOOK_TESTS = "tests/book"
 
 
 def lint() -> None:
@@ -243,7 +246,7 @@ def test() -> None:
     invalidate_stale_execution_cache()
     agg = {"MPLBACKEND": "Agg"}
     jobs = [start("book", Step("book build", BOOK_BUILD),
-                  Step("book tests", (*PYTEST, *PARALLEL, "-m", "book"), agg)),
+                  Step("book tests", (*PYTEST, *PARALLEL, "-m", "book", BOOK_TESTS), agg)),
             start("jax", Step("JAX tests", (*PYTEST, *PARALLEL, "-m", JAX_TESTS),
                               {**agg, "KERAS_BACKEND": "jax"}))]
     failed = []

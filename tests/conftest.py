@@ -3,6 +3,8 @@
 import os
 import tempfile
 
+import pytest
+
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # tensorflow without a GPU: no cuInit error
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -42,8 +44,14 @@ def pytest_xdist_make_scheduler(config, log):
     return ModuleOrParameterScheduling(config, log)
 
 
+# `tasks.py test` collects the book's tests from this folder alone (collecting the whole suite
+# imports TensorFlow and nbgrader: ~15 s of CPU in each of its processes).
+BOOK_TESTS = "tests/book/"
+
+
 def pytest_collection_modifyitems(items):
-    """The lab modules of SPLIT_BY_PARAMETER first, then the other slow tests, then the rest (a
+    """A test marked `book` outside BOOK_TESTS is an error: `tasks.py test` would run it nowhere.
+    Then the lab modules of SPLIT_BY_PARAMETER first, then the other slow tests, then the rest (a
     stable sort): xdist hands out units in this order, so the minutes-long ones start at once
     and the many short ones fill the workers at the end."""
     def rank(item) -> int:
@@ -51,4 +59,8 @@ def pytest_collection_modifyitems(items):
             return 2
         return 0 if item.nodeid.split("::", 1)[0] in SPLIT_BY_PARAMETER else 1
 
+    astray = [item.nodeid for item in items
+              if item.get_closest_marker("book") and not item.nodeid.startswith(BOOK_TESTS)]
+    if astray:
+        raise pytest.UsageError(f"tests marked book outside {BOOK_TESTS}: {astray}")
     items.sort(key=rank)

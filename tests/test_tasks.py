@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import conftest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -144,6 +146,8 @@ def test_test_lints_then_runs_book_jax_and_tensorflow_side_by_side(tasks, comman
     assert "-W" in book[0] and "--keep-going" in book[0]
     [book_tests] = pytest_runs(book[1:])  # then the tests that read it
     assert marker_expression(book_tests) == "book"
+    assert tasks.BOOK_TESTS in book_tests  # only the folder that holds them is collected
+    assert f"{tasks.BOOK_TESTS}/" == conftest.BOOK_TESTS  # the folder tests/conftest.py checks
     [jax_tests] = pytest_runs(jax)
     assert "KERAS_BACKEND=jax" in jax_tests
     assert marker_expression(jax_tests) == "keras and not backend_neutral and not book"
@@ -211,3 +215,17 @@ def test_the_modules_split_by_parameter_exist_and_only_they_are_split():
     assert scope_of(f"{mutants}::test_every_mutant[lab4_lenet]") == f"{mutants}[lab4_lenet]"
     assert scope_of(f"{mutants}::test_the_generator") == mutants
     assert scope_of("tests/test_arithmetic.py::test_size[7-3-1]") == "tests/test_arithmetic.py"
+
+
+def test_a_book_test_outside_the_book_folder_is_refused():
+    """tasks.py collects the book's tests from tests/book alone: one elsewhere would never run."""
+    class Item:
+        def __init__(self, nodeid):
+            self.nodeid = nodeid
+
+        def get_closest_marker(self, name):
+            return name == "book" or None
+
+    conftest.pytest_collection_modifyitems([Item("tests/book/test_book_site.py::test_a")])
+    with pytest.raises(pytest.UsageError, match=r"tests/viz/test_x.py::test_b"):
+        conftest.pytest_collection_modifyitems([Item("tests/viz/test_x.py::test_b")])
