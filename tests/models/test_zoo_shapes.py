@@ -27,6 +27,10 @@ SMALL_BUILDS = [
                  3, id="mobilenet-0.25"),
 ]  # fmt: skip
 # Deep graphs whose eager forward pass takes tens of seconds under JAX: symbolic shapes only.
+# Symbolic shapes are the same on every backend: the layers these graphs use run under JAX in
+# the small builds above (LocalResponseNormalization in alexnet and vgg-A-LRN) and in
+# test_custom_layers.py, so they run under TensorFlow alone (building googlenet under JAX took
+# 29 s of CPU).
 DEEP_BUILDS = [
     pytest.param(lambda s, k: models.resnet(50, input_shape=s, num_classes=k), (32, 32, 3), 7,
                  id="resnet50"),
@@ -47,6 +51,7 @@ def test_output_is_a_probability_per_class(build, input_shape, num_classes):
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
 
 
+@pytest.mark.backend_neutral
 @pytest.mark.parametrize(("build", "input_shape", "num_classes"), DEEP_BUILDS)
 def test_deep_models_take_small_inputs(build, input_shape, num_classes):
     model = build(input_shape, num_classes)
@@ -55,6 +60,7 @@ def test_deep_models_take_small_inputs(build, input_shape, num_classes):
     assert model.output.dtype == "float32"
 
 
+@pytest.mark.backend_neutral
 @pytest.mark.parametrize(
     ("layer", "shape"),
     [("C1", (28, 28, 6)), ("S2", (14, 14, 6)), ("C3", (10, 10, 16)), ("S4", (5, 5, 16)),
@@ -67,6 +73,7 @@ def test_lenet5_feature_maps_have_the_papers_sizes(variant, layer, shape):
     assert tuple(model.get_layer(layer).output.shape[1:]) == shape
 
 
+@pytest.mark.backend_neutral
 @pytest.mark.parametrize(
     ("depth", "sizes"), [(18, (56, 28, 14, 7)), (50, (56, 28, 14, 7))]
 )
@@ -79,6 +86,7 @@ def test_resnet_stages_run_at_56_28_14_7_pixels(depth, sizes):
         assert tuple(out.shape[1:3]) == (size, size)
 
 
+@pytest.mark.backend_neutral
 @pytest.mark.parametrize(
     ("call", "received"),
     [
