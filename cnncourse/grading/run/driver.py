@@ -185,11 +185,13 @@ def warn_sandbox_off(why: str) -> None:
     )
 
 
-def open_pool(options: GradingOptions, scratch: Path) -> tuple[Pool, str]:
-    """The pool the options ask for, and the sandbox mode of its machines."""
+def open_pool(options: GradingOptions, scratch: Path, submissions: int) -> tuple[Pool, str]:
+    """The pool the options ask for, and the sandbox mode of its machines. On this machine, no
+    more workers than `submissions` (jobs after the preflight): a worker that never gets a job
+    still costs an nbgrader import (~2 s of CPU)."""
     if options.scheduler is None:
         mode = sandbox_mode(options)
-        jobs = kernel_parallelism(options.jobs, mode)
+        jobs = min(kernel_parallelism(options.jobs, mode), max(1, submissions))
         return LocalPool(jobs, scratch, private_uids=mode == "bubblewrap"), mode
     from cnncourse.grading.run.dask_pool import DaskPool
 
@@ -239,7 +241,7 @@ def grade_students(
     """Open the pool, build the template, preflight, grade and record (see the module doc)."""
     template = build_template(course, lab, scratch / "template")
     sync_gradebook(course, lab, template, update=options.update_gradebook)  # or LabChanged
-    pool, mode = open_pool(options, scratch)
+    pool, mode = open_pool(options, scratch, len(students))
     try:
         settings = job_settings(course, lab, options, mode, template)
         if not options.skip_preflight:
@@ -275,7 +277,7 @@ def check_solution(course: Course, lab: str, options: GradingOptions | None = No
     python_scripts_on_path()
     with tempfile.TemporaryDirectory(prefix="cnncourse-grading-") as scratch:
         template = build_template(course, lab, Path(scratch) / "template")
-        pool, mode = open_pool(options, Path(scratch))
+        pool, mode = open_pool(options, Path(scratch), submissions=1)
         try:
             settings = job_settings(course, lab, options, mode, template)
             return preflight(course, lab, pool, settings, Path(scratch))

@@ -16,9 +16,10 @@ import pytest
 
 from cnncourse.cli import main
 from cnncourse.grading.demo import synthetic_submission
-from cnncourse.grading.run.driver import grade_lab
+from cnncourse.grading.run import driver
+from cnncourse.grading.run.driver import GradingOptions, grade_lab, open_pool
 from cnncourse.grading.run.gradebook import GradebookBusy, gradebook_lock
-from cnncourse.grading.run.pool import claim_uids
+from cnncourse.grading.run.pool import WorkerProcess, claim_uids
 from tests.grading.tiny_course import FAST, TINY, make_course
 
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="kernel user ids are handed out by root")
@@ -36,6 +37,19 @@ def test_kernel_uids_are_never_shared_within_or_across_processes(tmp_path):
     assert len(theirs) == 3 and not set(theirs) & set(uids), other.stderr
     os.close(mine[0][1])  # released: the next claim may take it again
     assert claim_uids(1, tmp_path)[0][0] == uids[0]
+
+
+def test_a_run_starts_no_more_workers_than_it_has_submissions(tmp_path, monkeypatch):
+    """A worker that never gets a job still costs an nbgrader import (~2 s of CPU): a run of
+    one submission (or preflight alone) starts one worker, whatever --jobs says."""
+    started = []
+    monkeypatch.setattr(WorkerProcess, "start", lambda worker: started.append(worker.slot))
+    monkeypatch.setattr(driver, "kernel_parallelism", lambda jobs, mode: jobs)
+    for submissions, workers in ((1, 1), (2, 2), (5, 3)):
+        started.clear()
+        pool, _mode = open_pool(GradingOptions(jobs=3, progress=False), tmp_path, submissions)
+        pool.close(cancel=True)
+        assert len(pool.all) == len(started) == workers, submissions
 
 
 def test_a_second_run_on_the_same_gradebook_is_refused(tiny_course, capsys):
