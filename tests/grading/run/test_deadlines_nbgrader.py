@@ -82,12 +82,11 @@ def graded_both_ways(tmp_path_factory):
     assert nbgrader(plain.root, "generate_assignment", TINY, "--force").returncode == 0
     done = nbgrader(plain.root, "autograde", TINY)
     assert done.returncode == 0, done.stderr
-    return ours, plain
+    return ours, plain, exported(ours.root), exported(plain.root)
 
 
 def test_cnncourse_grade_records_what_nbgrader_autograde_records(graded_both_ways):
-    ours, plain = graded_both_ways
-    mine, theirs = exported(ours.root), exported(plain.root)
+    ours, plain, mine, theirs = graded_both_ways
     assert set(mine) == set(theirs) == set(SUBMITTED)
     for student in SUBMITTED:
         assert {k: mine[student][k] for k in COMPARED} == {k: theirs[student][k] for k in COMPARED}
@@ -99,9 +98,9 @@ def test_cnncourse_grade_records_what_nbgrader_autograde_records(graded_both_way
 
 
 def test_a_regrade_records_nothing_until_confirmed(graded_both_ways, monkeypatch, capsys):
-    ours, _ = graded_both_ways
-    before = exported(ours.root)
+    ours, _, before, _ = graded_both_ways  # before: the first grading's export
     notebook = ours.autograded / "late90min" / TINY / f"{TINY}.ipynb"
+    notebook.unlink()  # the refused regrade must not write autograded/ either
     # a new due date two hours later: late90min is on time, late5h 3 h late
     (ours.root / "nbgrader_config.py").write_text(
         CONFIG + f'c.CnnCourse.due_dates = {{"{TINY}": "2026-10-05 14:00:00 UTC"}}\n')
@@ -115,8 +114,6 @@ def test_a_regrade_records_nothing_until_confirmed(graded_both_ways, monkeypatch
     assert re.search(r"late5h +0\.75 +-> +0\.75\b", out) is None  # unchanged: not listed
     assert "NOT RECORDED" in err
     assert exported(ours.root) == before
-    notebook.unlink()  # the refused regrade must not write autograded/ either
-    assert main(argv) == 4
     assert not notebook.exists()
 
     assert main([*argv, "--yes"]) == 0
