@@ -20,14 +20,16 @@ from __future__ import annotations
 import argparse
 import ast
 import contextlib
+import copy
 import io
 import re
 import signal
 import sys
 import time
 import tokenize
-from collections.abc import Iterator
-from dataclasses import dataclass
+import types
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -102,8 +104,11 @@ KERAS_CELLS = {"lab6_transposed_segmentation": {
 # Test cells that train with the student's pieces where a quick check finds them right and the
 # course's where it finds them wrong (lab_checks.lab4.check_train_lenet). A mutant in a piece
 # the quick check replaces never runs in that training: its outcome is the one of every other
-# mutant with the same pieces replaced, so it is trained once per set of replaced pieces.
-TRAINING_CELLS = {"lab4_lenet": "test_train_lenet"}
+# mutant with the same pieces replaced, so it is trained once per set of replaced pieces. A
+# mutant in a function the training function never reaches (lab 4's `accuracy`, called on the
+# trained parameters) leaves the (seeded) training as it is: the cell runs with the training's
+# result from an earlier run with the same pieces replaced, and grades the rest for itself.
+TRAINING_CELLS = {"lab4_lenet": ("test_train_lenet", "train_lenet")}
 
 
 @dataclass(frozen=True)
@@ -265,18 +270,102 @@ def replaced_for_training(namespace: dict) -> frozenset[str]:
     return frozenset(lab4._wrong_pieces(namespace, lab4.FORBIDDEN))
 
 
+def _global_names(code: types.CodeType) -> set[str]:
+    """The global (and attribute) names a function's code reads, its inner functions' included."""
+    names = set(code.co_names)
+    for constant in code.co_consts:
+        if isinstance(constant, types.CodeType):
+            names |= _global_names(constant)
+    return names
+
+
+def reached_from(namespace: dict, name: str) -> set[str]:
+    """The names of the namespace's functions that calling `name` can run: `name` and every
+    function of the namespace its code names, and theirs (an over-estimate: attribute names
+    count too)."""
+    reached, waiting = set(), [name]
+    while waiting:
+        current = waiting.pop()
+        code = getattr(namespace.get(current), "__code__", None)
+        if current in reached or code is None:
+            continue
+        reached.add(current)
+        waiting.extend(n for n in _global_names(code) if n in namespace)
+    return reached
+
+
+@dataclass
+class Trainings:
+    """What the training cell of a lab (TRAINING_CELLS) gave, per set of replaced pieces,
+    shared between the mutants of that lab."""
+
+    outcomes: dict[frozenset[str], tuple[bool, dict]] = field(default_factory=dict)
+    # the cell's outcome and the names it bound, for mutants in a replaced piece
+    results: dict[frozenset[str], object] = field(default_factory=dict)
+    # what the training function returned, for mutants in functions it never reaches
+
+
+def _standing_in(namespace: dict, name: str, result: object) -> Callable:
+    """A function of the namespace (its globals, so that the checks read the pieces from there)
+    that returns a copy of `result` instead of training again."""
+    deepcopy = copy.deepcopy  # a closure's name: the globals are the notebook's
+
+    def stand_in(*args: object, **kwargs: object) -> object:
+        return deepcopy(result)
+
+    return types.FunctionType(stand_in.__code__, namespace, name, None, stand_in.__closure__)
+
+
+def _recording(namespace: dict, name: str, into: dict, key: frozenset[str]) -> Callable:
+    """The namespace's function `name`, keeping a copy of what it returns in into[key]."""
+    function, deepcopy = namespace[name], copy.deepcopy  # closure names, as in _standing_in
+
+    def recorder(*args: object, **kwargs: object) -> object:
+        into[key] = deepcopy(result := function(*args, **kwargs))
+        return result
+
+    return types.FunctionType(recorder.__code__, namespace, name, None, recorder.__closure__)
+
+
+def _run_training_cell(source: str, gid: str, namespace: dict, function: str | None,
+                       trained_by: str, trainings: Trainings) -> bool:
+    """Run the training cell with what can be shared from trainings with the same pieces."""
+    replaced = replaced_for_training(namespace)
+    if function in replaced and replaced in trainings.outcomes:
+        passed, bound = trainings.outcomes[replaced]
+        namespace.update(bound)
+        return passed
+    untouched = function not in reached_from(namespace, trained_by)
+    own = namespace.get(trained_by)
+    if untouched and replaced in trainings.results:
+        namespace[trained_by] = _standing_in(namespace, trained_by, trainings.results[replaced])
+    elif untouched and callable(own):
+        namespace[trained_by] = _recording(namespace, trained_by, trainings.results, replaced)
+    before = dict(namespace)
+    try:
+        passed = run_cell(source, gid, namespace)
+    finally:
+        if namespace.get(trained_by) is not own and callable(own):
+            namespace[trained_by] = own
+    if function in replaced:
+        trainings.outcomes[replaced] = passed, {k: v for k, v in namespace.items()
+                                                if before.get(k, before) is not v}
+    return passed
+
+
 def grade(nb: nbformat.NotebookNode, lab: str, mutant: Mutant | None = None,
-          trained: dict[frozenset[str], tuple[bool, dict]] | None = None) -> dict[str, float]:
+          trainings: Trainings | None = None) -> dict[str, float]:
     """Points per graded cell of the notebook with `mutant` in place, as the autograder scores.
 
     Runs the code cells that nbgrader marks (set-up, solutions, tests) in order in a fresh
     namespace; ungraded demo cells are skipped, and so are the lab's Keras cells (scored full).
-    `trained` (set of replaced pieces -> outcome of the training cell and the names it bound)
-    is shared between the mutants of one lab: see TRAINING_CELLS.
+    `trainings` is shared between the grading of one lab's solution and mutants: see
+    TRAINING_CELLS.
     """
     namespace: dict[str, object] = {"__name__": "__main__"}
     scores = {}
     skipped = KERAS_CELLS.get(lab, set())
+    training_cell, trained_by = TRAINING_CELLS.get(lab, (None, None))
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
         if cell.cell_type != "code" or not meta:
@@ -287,18 +376,12 @@ def grade(nb: nbformat.NotebookNode, lab: str, mutant: Mutant | None = None,
                 scores[gid] = float(meta["points"])
             continue
         source = mutant.source if mutant is not None and gid == mutant.cell else cell.source
-        replaced = frozenset()
-        if trained is not None and mutant is not None and gid == TRAINING_CELLS.get(lab):
-            replaced = replaced_for_training(namespace)
-        if mutant is not None and mutant.function in replaced and replaced in trained:
-            passed, bound = trained[replaced]
-            namespace.update(bound)
+        if trainings is not None and gid == training_cell:
+            passed = _run_training_cell(source, gid, namespace,
+                                        mutant.function if mutant else None, trained_by,
+                                        trainings)
         else:
-            before = dict(namespace)
             passed = run_cell(source, gid, namespace)
-            if mutant is not None and mutant.function in replaced:
-                trained[replaced] = passed, {k: v for k, v in namespace.items()
-                                             if before.get(k, before) is not v}
         if meta.get("grade"):
             scores[gid] = float(meta["points"]) if passed else 0.0
     return scores
@@ -318,15 +401,15 @@ def run_lab(solutions: Path, lab: str, limit: int | None = None) -> tuple[list[O
     matplotlib.use("Agg")
     nb = notebook(solutions, lab)
     full = max_scores(nb)
-    baseline = grade(nb, lab)
+    trainings = Trainings()
+    baseline = grade(nb, lab, trainings=trainings)
     if baseline != full:
         failing = sorted(k for k in full if baseline[k] != full[k])
         raise RuntimeError(f"{lab}: the solution itself loses points in {failing}")
     tests = FUNCTION_TESTS[lab]
     outcomes = []
-    trained: dict[frozenset[str], tuple[bool, dict]] = {}
     for mutant in lab_mutants(nb, lab)[:limit]:
-        scores = grade(nb, lab, mutant, trained)
+        scores = grade(nb, lab, mutant, trainings)
         allowed = sum(full.get(t, 0.0) for t in tests.get(mutant.function, []))
         outcomes.append(Outcome(mutant, sum(full.values()) - sum(scores.values()), allowed))
     return outcomes, sum(full.values())

@@ -72,3 +72,13 @@ def test_every_mutant_loses_points_and_only_its_functions(lab):
     assert not over, "mutants that cost more than their function's points:\n" + "\n".join(
         f"  {o.mutant.function} line {o.mutant.line}: {o.mutant.description} lost {o.lost:g} "
         f"of {total:g} (its function has {o.allowed:g})" for o in over)
+
+
+def test_a_training_is_shared_only_with_mutants_outside_what_it_runs():
+    """The functions a training can run: what it names, and what those name (not `accuracy`,
+    which the test calls on the trained parameters)."""
+    namespace: dict = {}
+    exec("def step(p):\n    return p - 1\n\n"  # noqa: S102
+         "def train(x):\n    return [step(v) for v in x]\n\n"
+         "def accuracy(p):\n    return sum(p)\n", namespace)
+    assert mutants.reached_from(namespace, "train") == {"train", "step"}
