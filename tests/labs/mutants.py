@@ -335,17 +335,17 @@ def _run_training_cell(source: str, gid: str, namespace: dict, function: str | N
         passed, bound = trainings.outcomes[replaced]
         namespace.update(bound)
         return passed
-    untouched = function not in reached_from(namespace, trained_by)
-    own = namespace.get(trained_by)
-    if untouched and replaced in trainings.results:
-        namespace[trained_by] = _standing_in(namespace, trained_by, trainings.results[replaced])
-    elif untouched and callable(own):
-        namespace[trained_by] = _recording(namespace, trained_by, trainings.results, replaced)
-    before = dict(namespace)
+    before, own = dict(namespace), namespace.get(trained_by)
+    stand_in = None
+    if callable(own) and function not in reached_from(namespace, trained_by):
+        stand_in = (_standing_in(namespace, trained_by, trainings.results[replaced])
+                    if replaced in trainings.results
+                    else _recording(namespace, trained_by, trainings.results, replaced))
+        namespace[trained_by] = stand_in
     try:
         passed = run_cell(source, gid, namespace)
     finally:
-        if namespace.get(trained_by) is not own and callable(own):
+        if stand_in is not None and namespace.get(trained_by) is stand_in:
             namespace[trained_by] = own
     if function in replaced:
         trainings.outcomes[replaced] = passed, {k: v for k, v in namespace.items()
