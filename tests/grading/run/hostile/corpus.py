@@ -93,11 +93,15 @@ def raw_file_case(name: str, content: bytes, reason: str) -> Case:
 
 
 # ------------------------------------------------------------------- process-level attacks
+# Asleep, not spinning: it waits out the submission limit (a minute or more) without burning
+# a core; `infinite_loop` below is the case that spins, against the cell limit.
 STUBBORN_LOOP = """\
+import time
+
 while True:
     try:
         while True:
-            pass
+            time.sleep(1)
     except KeyboardInterrupt:
         pass  # swallows the interrupt nbgrader sends at the cell time limit
 """
