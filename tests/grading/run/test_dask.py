@@ -238,7 +238,7 @@ def test_a_worker_killed_mid_batch_loses_no_submission(cluster, tmp_path):
     address, scheduler_file, folder = cluster
     victim = start_worker(scheduler_file, "victim", folder)
     course = make_course(tmp_path / "course")
-    kinds = ("correct", "partly_right", "blank") * 2  # two jobs a worker
+    kinds = ("correct", "partly_right", "blank") * 3
     for index, kind in enumerate(kinds):
         source = nbformat.read(course.source / TINY / f"{TINY}.ipynb", as_version=4)
         release = nbformat.read(course.release / TINY / f"{TINY}.ipynb", as_version=4)
