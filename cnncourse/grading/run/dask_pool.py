@@ -15,6 +15,10 @@ unpacked once per worker machine, and the autograded folder comes back as a tar 
 
 A worker that dies mid-batch loses nothing: the scheduler hands its tasks to other workers (a task
 whose workers die three times, distributed's KilledWorker, is 'not graded': a grader failure).
+The scheduler may keep the scattered template on one worker only (its active memory manager drops
+replicas no waiting task needs); when that worker dies the template is lost and the scheduler
+cancels the jobs that need it: those are sent again with the template scattered anew
+(LOST_RESENDS times at most, then a grader failure that says so).
 What a worker machine needs: see README ("Grading on a Dask cluster").
 
 Security. Whoever can talk to the scheduler can run code on the workers, read the broadcast
@@ -264,6 +268,9 @@ def probe_worker() -> tuple[bool, str]:
 
 
 # --------------------------------------------------------------------------- on the driver
+LOST_RESENDS = 3  # times a job cancelled by the cluster (its template lost) is sent again
+
+
 class DaskPool:
     """Grading jobs on the workers of a Dask cluster (see the module docstring)."""
 
@@ -281,6 +288,7 @@ class DaskPool:
         self.cluster = None
         self.scratch = scratch
         self.futures: dict = {}
+        self.resent: dict[str, int] = {}  # student -> times their job was sent again
         self.templates: dict[str, object] = {}  # template folder -> its scattered archive
         self.run_id = uuid.uuid4().hex[:12]
         if scheduler == "local":
@@ -302,12 +310,15 @@ class DaskPool:
         return {address: tuple(probe) for address, probe in self.client.run(probe_worker).items()}
 
     def _template(self, folder: str):
-        if folder not in self.templates:
+        """The scattered template archive of folder, scattered (again) unless held now; under a
+        new key each time (hash=False): the scheduler may still be forgetting the lost one."""
+        if folder not in self.templates or self.templates[folder].status != "finished":
             archive = pack_folder(Path(folder))
-            self.templates[folder] = self.client.scatter(archive, broadcast=True)
+            self.templates[folder] = self.client.scatter(archive, broadcast=True, hash=False)
         return self.templates[folder]
 
-    def submit(self, job: Job) -> None:
+    def submit(self, job: Job):
+        """Send the job to the cluster; its future."""
         submission = pack_folder(Path(job.submission))
         key = f"grade-{uuid.uuid4().hex}"
         template = self._template(job.template)
@@ -315,19 +326,32 @@ class DaskPool:
             grade_on_worker, job, submission, template, self.run_id, key=key, pure=False
         )
         self.futures[future] = job
+        return future
 
     def results(self) -> Iterator[tuple[Job, Result]]:
+        """(job, result) as they finish; a job the cluster cancelled is sent again first."""
         from distributed import as_completed
 
-        for future in as_completed(list(self.futures)):
+        finished = as_completed(list(self.futures))
+        for future in finished:
             job = self.futures.pop(future)
+            if future.status == "cancelled" and self.resent.get(job.student, 0) < LOST_RESENDS:
+                self.resent[job.student] = self.resent.get(job.student, 0) + 1
+                finished.add(self.submit(job))
+                continue
             yield job, self._collect(job, future)
 
     def _collect(self, job: Job, future) -> Result:
+        from concurrent.futures import CancelledError
+
         from distributed import KilledWorker
 
         try:
             payload, autograded = future.result()
+        except CancelledError:  # by the cluster (results() sends such a job again first)
+            return Result(job.student, "grader error", reasons=[
+                f"the cluster cancelled its grading {1 + LOST_RESENDS} times (the lab's "
+                "template was lost with the workers that held it; see the scheduler's log)"])
         except KilledWorker:  # the student's code runs in a sandboxed kernel, not the worker
             return Result(job.student, "grader error", reasons=[
                 "the Dask workers grading it died, three times (see the workers' logs; a "

@@ -276,6 +276,45 @@ def test_a_worker_killed_mid_batch_loses_no_submission(cluster, tmp_path):
         assert (result.score, result.status) == (expected[kind], "ok"), result.reasons
 
 
+@pytest.mark.parametrize("losses", ["once", "always"])
+def test_jobs_whose_template_the_cluster_lost_are_sent_again(cluster, tmp_path, monkeypatch,
+                                                             losses):
+    """The scheduler keeps the scattered template where it likes (its memory manager drops
+    replicas); a killed worker that held the last one takes it along, and the scheduler cancels
+    the jobs that need it ('already forgotten'). Here the template is dropped on purpose after a
+    job is sent: lost once, every job is still graded; lost every time, each job is sent a few
+    times, then it is a grader error that says why (never a grade)."""
+    course = make_course(tmp_path / "course")
+    kinds = ("correct", "partly_right", "blank")
+    for kind in kinds:
+        source = nbformat.read(course.source / TINY / f"{TINY}.ipynb", as_version=4)
+        release = nbformat.read(course.release / TINY / f"{TINY}.ipynb", as_version=4)
+        folder = course.submitted / f"s_{kind}" / TINY
+        folder.mkdir(parents=True)
+        nbformat.write(synthetic_submission(source, release, kind), folder / f"{TINY}.ipynb")
+    send, lost = DaskPool.submit, []
+
+    def send_then_lose_the_template(self, job):
+        future = send(self, job)
+        if job.student.startswith("s_") and (losses == "always" or not lost):
+            lost.append(job.student)
+            self.client.cancel([self.templates[job.template]], force=True)
+        return future
+
+    monkeypatch.setattr(DaskPool, "submit", send_then_lose_the_template)
+    results = {r.student: r for r in grade_lab(course, TINY, options=on(cluster[0]))}
+    expected = {"correct": 3.0, "partly_right": 2.0, "blank": 0.0}
+    got = {student: (r.score, r.status) for student, r in results.items()}
+    if losses == "once":
+        assert len(lost) == 1
+        assert got == {f"s_{kind}": (expected[kind], "ok") for kind in kinds}, [
+            r.reasons for r in results.values()]
+    else:  # each job sent, then sent again three times
+        assert sorted(lost) == sorted(f"s_{kind}" for kind in kinds for _ in range(4))
+        assert {status for _, status in got.values()} == {"grader error"}
+        assert all("cancelled its grading 4 times" in r.reasons[0] for r in results.values())
+
+
 def test_a_tls_cluster_grades_a_mixed_class_as_the_local_pool_and_leaves_nothing(
     tls_cluster, certificates, tmp_path, driver_tmp
 ):
