@@ -170,6 +170,16 @@ def on(address: str):
     return replace(FAST, scheduler=address)
 
 
+def hand_in(course: Course, students: dict[str, str]) -> None:
+    """Each student's submission of the tiny lab: the demo's synthetic one of their kind."""
+    source = nbformat.read(course.source / TINY / f"{TINY}.ipynb", as_version=4)
+    release = nbformat.read(course.release / TINY / f"{TINY}.ipynb", as_version=4)
+    for student, kind in students.items():
+        folder = course.submitted / student / TINY
+        folder.mkdir(parents=True)
+        nbformat.write(synthetic_submission(source, release, kind), folder / f"{TINY}.ipynb")
+
+
 def test_a_mixed_class_gets_the_grades_of_the_local_pool(cluster, tmp_path, driver_tmp):
     course = make_course(tmp_path / "course")
     synthetic_class(course, TINY)
@@ -239,12 +249,8 @@ def test_a_worker_killed_mid_batch_loses_no_submission(cluster, tmp_path):
     victim = start_worker(scheduler_file, "victim", folder)
     course = make_course(tmp_path / "course")
     kinds = ("correct", "partly_right", "blank") * 3
-    for index, kind in enumerate(kinds):
-        source = nbformat.read(course.source / TINY / f"{TINY}.ipynb", as_version=4)
-        release = nbformat.read(course.release / TINY / f"{TINY}.ipynb", as_version=4)
-        folder_ = course.submitted / f"s{index}_{kind}" / TINY
-        folder_.mkdir(parents=True)
-        nbformat.write(synthetic_submission(source, release, kind), folder_ / f"{TINY}.ipynb")
+    students = {f"s{index}_{kind}": kind for index, kind in enumerate(kinds)}
+    hand_in(course, students)
     killed = threading.Event()
     with Client(address, timeout="60s") as client:
         client.wait_for_workers(3, timeout=180)
@@ -269,11 +275,10 @@ def test_a_worker_killed_mid_batch_loses_no_submission(cluster, tmp_path):
         killer.join()
         stop(victim)
     assert killed.is_set(), "the victim never got a job"
-    expected = {"correct": 3.0, "partly_right": 2.0, "blank": 0.0}
     assert len(results) == len(kinds)
     for result in results:
-        kind = result.student.split("_", 1)[1]
-        assert (result.score, result.status) == (expected[kind], "ok"), result.reasons
+        kind = students[result.student]
+        assert (result.score, result.status) == EXPECTED_TINY[kind], result.reasons
 
 
 @pytest.mark.parametrize("losses", ["once", "always"])
@@ -285,13 +290,8 @@ def test_jobs_whose_template_the_cluster_lost_are_sent_again(cluster, tmp_path, 
     job is sent: lost once, every job is still graded; lost every time, each job is sent a few
     times, then it is a grader error that says why (never a grade)."""
     course = make_course(tmp_path / "course")
-    kinds = ("correct", "partly_right", "blank")
-    for kind in kinds:
-        source = nbformat.read(course.source / TINY / f"{TINY}.ipynb", as_version=4)
-        release = nbformat.read(course.release / TINY / f"{TINY}.ipynb", as_version=4)
-        folder = course.submitted / f"s_{kind}" / TINY
-        folder.mkdir(parents=True)
-        nbformat.write(synthetic_submission(source, release, kind), folder / f"{TINY}.ipynb")
+    students = {f"s_{kind}": kind for kind in ("correct", "partly_right", "blank")}
+    hand_in(course, students)
     send, lost = DaskPool.submit, []
 
     def send_then_lose_the_template(self, job):
@@ -303,14 +303,13 @@ def test_jobs_whose_template_the_cluster_lost_are_sent_again(cluster, tmp_path, 
 
     monkeypatch.setattr(DaskPool, "submit", send_then_lose_the_template)
     results = {r.student: r for r in grade_lab(course, TINY, options=on(cluster[0]))}
-    expected = {"correct": 3.0, "partly_right": 2.0, "blank": 0.0}
     got = {student: (r.score, r.status) for student, r in results.items()}
     if losses == "once":
         assert len(lost) == 1
-        assert got == {f"s_{kind}": (expected[kind], "ok") for kind in kinds}, [
+        assert got == {student: EXPECTED_TINY[kind] for student, kind in students.items()}, [
             r.reasons for r in results.values()]
     else:  # each job sent, then sent again three times
-        assert sorted(lost) == sorted(f"s_{kind}" for kind in kinds for _ in range(4))
+        assert sorted(lost) == sorted(list(students) * 4)
         assert {status for _, status in got.values()} == {"grader error"}
         assert all("cancelled its grading 4 times" in r.reasons[0] for r in results.values())
 
