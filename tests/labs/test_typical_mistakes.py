@@ -1,7 +1,9 @@
 """A class of typical mistakes per lab, through `nbgrader validate` as a student runs it:
 the first line of an error shown names the cause for at least 90% of them (typical_mistakes.py),
 every diagnosis reaches the student whole (validate cuts long lines), and no frame or line of the
-grading code (cnncourse/grading) is shown.
+grading code (cnncourse/grading) is shown. Each is judged on the failed cells it alone can
+change, in notebooks shared by mistakes that cannot change each other's cells (one kernel for
+several mistakes: typical_mistakes.pack; the packing itself is tested in test_mistake_packing).
 """
 
 from __future__ import annotations

@@ -9,17 +9,25 @@ which says in words what a reader would accept as naming the cause. `cut_lines`,
 `causes_not_whole` and `grading_code_shown` find what a student would not see whole, and the
 grading code's frames or source if any were shown.
 
+Mistakes share a notebook (one kernel) where no cell one can change is a cell another can
+change (`pack`, `reach`: a static reading of which names each part of the notebook binds and
+reads); each failed cell of validate's report then goes to the one mistake that reaches it
+(`attribute`), so that each mistake is judged on what it alone makes validate show.
+
 Run as a script for the rate per lab:
-    .venv/bin/python -m tests.labs.typical_mistakes [--exercises DIR --solutions DIR] [LAB ...]
+    .venv/bin/python -m tests.labs.typical_mistakes [--exercises DIR --solutions DIR] [--alone]
+        [LAB ...]
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import re
 import shutil
 import subprocess
+import symtable
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -33,6 +41,7 @@ from tests.labs.mutants import KERAS_CELLS
 ROOT = Path(__file__).resolve().parents[2]
 MARKERS = re.compile(r"[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n")
 ERROR_LINE = re.compile(r"^    (\w*(?:Error|Exception|Used|Interrupt)): (.*)$", re.M)
+WIDTH = 90  # nbgrader validate's Validator.width: a longer line is cut and ends with "..."
 
 
 @dataclass(frozen=True)
@@ -334,11 +343,18 @@ def student_notebook(release: Path, solutions: Path, lab: str,
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if grade_id in answers:
             cell.source = answers[grade_id]
-            if mistake is not None and grade_id == mistake.cell:
-                if mistake.old not in cell.source:
-                    raise ValueError(f"{lab} {mistake.name}: {mistake.old!r} not in the answer")
-                cell.source = cell.source.replace(mistake.old, mistake.new, 1)
+    if mistake is not None:
+        make_mistake(nb, lab, mistake)
     return nb
+
+
+def make_mistake(nb: nbformat.NotebookNode, lab: str, mistake: Mistake) -> None:
+    """Edits the mistake's answer cell of `nb` (written as the solution) in place."""
+    cell = next(c for c in nb.cells
+                if c.metadata.get("nbgrader", {}).get("grade_id") == mistake.cell)
+    if mistake.old not in cell.source:
+        raise ValueError(f"{lab} {mistake.name}: {mistake.old!r} not in the answer")
+    cell.source = cell.source.replace(mistake.old, mistake.new, 1)
 
 
 def _after_keras(nb: nbformat.NotebookNode, cell: nbformat.NotebookNode, lab: str) -> bool:
@@ -356,14 +372,211 @@ def packed_class(lab: str) -> list[list[Mistake]]:
     return [[m for m in row if m is not None] for row in zip_longest(*by_cell.values())]
 
 
-def with_mistakes(lab: str, mistakes: list[Mistake]) -> nbformat.NotebookNode:
-    nb = student_notebook(ROOT / "exercises", ROOT / "solutions", lab, None)
+def with_mistakes(lab: str, mistakes: list[Mistake], release: Path = ROOT / "exercises",
+                  solutions: Path = ROOT / "solutions") -> nbformat.NotebookNode:
+    nb = student_notebook(release, solutions, lab, None)
     for mistake in mistakes:
-        cell = next(c for c in nb.cells
-                    if c.metadata.get("nbgrader", {}).get("grade_id") == mistake.cell)
-        assert mistake.old in cell.source, f"{lab} {mistake.name} no longer applies"
-        cell.source = cell.source.replace(mistake.old, mistake.new, 1)
+        make_mistake(nb, lab, mistake)
     return nb
+
+
+# --- packing: several mistakes in one student, each judged on its own cells' errors ---------
+#
+# A lab notebook is a sequence of parts: an answer cell and the cells after it up to the next
+# answer cell (its test cells, and any demo cell that follows them). A kernel runs the parts in
+# order, so a mistake changes what its own part shows and what the later parts that read a name
+# its part binds show, those parts' readers too, and so on: the mistake's reach. Two mistakes
+# whose reaches are disjoint can share a notebook: no cell either of them can change is a cell
+# the other can change, and each error shown lies in the reach of one mistake only.
+
+
+class _Names(ast.NodeVisitor):
+    """Names a cell reads before binding them itself (free) and names it binds (defined, but
+    not by an import: a module is the same whatever a student answers), statement by
+    statement in the order Python evaluates them."""
+
+    def __init__(self, bound: set[str]):
+        self.bound, self.free, self.defined = set(bound), set(), set()
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if isinstance(node.ctx, ast.Store):
+            self._bind(node.id)
+        elif node.id not in self.bound:
+            self.free.add(node.id)
+
+    def _bind(self, name: str, imported: bool = False) -> None:
+        self.bound.add(name)
+        if not imported:
+            self.defined.add(name)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        self.visit(node.value)
+        for target in node.targets:
+            self.visit(target)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self.visit(ast.Name(node.target.id, ast.Load()) if isinstance(node.target, ast.Name)
+                   else node.target)
+        self.visit(node.value)
+        self.visit(node.target)
+
+    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
+        self.visit(node.value)
+        self.visit(node.target)
+
+    def visit_For(self, node: ast.For) -> None:
+        for child in (node.iter, node.target, *node.body, *node.orelse):
+            self.visit(child)
+
+    def visit_Import(self, node: ast.Import | ast.ImportFrom) -> None:
+        for alias in node.names:
+            self._bind(alias.asname or alias.name.split(".")[0], imported=True)
+
+    visit_ImportFrom = visit_Import
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        if node.type:
+            self.visit(node.type)
+        if node.name:
+            self._bind(node.name)
+        for child in node.body:
+            self.visit(child)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.ClassDef) -> None:
+        """A def or class reads, when called, the globals its body reads: counted here."""
+        for child in (*node.decorator_list, *getattr(node, "bases", ())):
+            self.visit(child)
+        if isinstance(node, ast.FunctionDef):
+            for default in (*node.args.defaults, *node.args.kw_defaults):
+                if default is not None:
+                    self.visit(default)
+        self.free |= _globals_read(ast.unparse(node)) - self.bound
+        self._bind(node.name)
+
+    visit_AsyncFunctionDef = visit_ClassDef = visit_FunctionDef
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        for default in node.args.defaults:
+            self.visit(default)
+        self.free |= _globals_read(ast.unparse(node)) - self.bound
+
+    def visit_ListComp(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp
+                       | ast.DictComp) -> None:
+        """A comprehension's variables are its own: they do not bind the cell's names."""
+        outer, outer_defined = set(self.bound), set(self.defined)
+        for generator in node.generators:
+            for child in (generator.iter, generator.target, *generator.ifs):
+                self.visit(child)
+        for child in ((node.key, node.value) if isinstance(node, ast.DictComp) else (node.elt,)):
+            self.visit(child)
+        self.bound, self.defined = outer, outer_defined
+
+    visit_SetComp = visit_GeneratorExp = visit_DictComp = visit_ListComp
+
+
+def _globals_read(source: str) -> set[str]:
+    """The global names that the functions, lambdas and classes of `source` read."""
+    def reads(table: symtable.SymbolTable) -> set[str]:
+        here = {s.get_name() for s in table.get_symbols() if s.is_referenced()
+                and (s.is_global() or table.get_type() == "class" and not s.is_assigned())}
+        return here.union(*(reads(child) for child in table.get_children()))
+    top = symtable.symtable(source, "<cell>", "exec")
+    return set().union(*(reads(child) for child in top.get_children()))
+
+
+@dataclass(frozen=True)
+class Part:
+    answer: str | None  # grade_id of the answer cell; None for the cells before the first
+    sources: tuple[str, ...]  # the code cells' sources, the answer cell's first
+    free: frozenset[str]  # names read before the part binds them
+    defined: frozenset[str]  # names the part binds, imports aside
+
+
+def parts(nb: nbformat.NotebookNode) -> list[Part]:
+    """The notebook's code cells, cut before each answer cell."""
+    groups: list[tuple[str | None, list[str]]] = [(None, [])]
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            groups.append((meta["grade_id"], []))
+        groups[-1][1].append(cell.source)
+    found = []
+    for answer, sources in groups:
+        names = _Names(set())
+        for source in sources:
+            names.visit(ast.parse(source))
+        found.append(Part(answer, tuple(sources), frozenset(names.free),
+                          frozenset(names.defined)))
+    return found
+
+
+def reach(all_parts: list[Part], answer: str) -> set[str | None]:
+    """The parts (by answer) whose cells an edit of `answer` can change: its own, and every
+    later part that reads a name one of those binds."""
+    start = next(i for i, part in enumerate(all_parts) if part.answer == answer)
+    reached, defined = {answer}, set(all_parts[start].defined)
+    for part in all_parts[start + 1:]:
+        if part.free & defined:
+            reached.add(part.answer)
+            defined |= part.defined
+    return reached
+
+
+def pack(all_parts: list[Part], mistakes: list[Mistake]) -> list[list[Mistake]]:
+    """Students of several mistakes each, whose reaches are disjoint (first fit, in order);
+    a mistake that shares a part with every student so far starts a new one."""
+    reaches = {m.name: reach(all_parts, m.cell) for m in mistakes}
+    students: list[list[Mistake]] = []
+    for mistake in mistakes:
+        fits = (s for s in students if all(not reaches[m.name] & reaches[mistake.name]
+                                           for m in s))
+        student = next(fits, None)
+        if student is None:
+            students.append(student := [])
+        student.append(mistake)
+    return students
+
+
+SEPARATOR = "\n" + "=" * WIDTH + "\n"  # validate's line before each cell it shows
+FAILED = "The following cell failed:\n\n"
+
+
+def shown_source(source: str) -> str:
+    """A cell's source as validate prints it: stripped, indented, long lines cut."""
+    return "\n".join(line if len(line) <= WIDTH - 3 else line[:WIDTH - 3] + "..."
+                     for line in ("    " + line for line in source.strip().split("\n")))
+
+
+def attribute(report: str, all_parts: list[Part], student: list[Mistake]) -> dict[str, str]:
+    """Each mistake's report: validate's header and the failed cells in its reach. A failed
+    cell outside every reach is the student's only mistake's (as it was with one mistake per
+    notebook); with several, nothing can say whose it is, and that stops the run."""
+    header, *shown = report.split(SEPARATOR)
+    owner = {}  # part index -> mistake name
+    for mistake in student:
+        for index, part in enumerate(all_parts):
+            if part.answer in reach(all_parts, mistake.cell):
+                owner[index] = mistake.name
+    sections: dict[str, list[str]] = {m.name: [] for m in student}
+    cells = [(index, shown_source(source)) for index, part in enumerate(all_parts)
+             for source in part.sources]
+    position = 0
+    for section in shown:
+        if not section.startswith(FAILED):
+            raise RuntimeError(f"validate showed a cell that did not fail:\n{section[:500]}")
+        source = section[len(FAILED):section.index("\n\nThe error was:\n\n")]
+        index = next((k for k in range(position, len(cells)) if cells[k][1] == source), None)
+        if index is None:
+            raise RuntimeError(f"failed cell not in the notebook (in order):\n{source[:500]}")
+        position = index + 1
+        name = owner.get(cells[index][0], student[0].name if len(student) == 1 else None)
+        if name is None:
+            raise RuntimeError(f"a cell no mistake of {[m.name for m in student]} can change "
+                               f"failed:\n{section[:1500]}")
+        sections[name].append(section)
+    return {name: SEPARATOR.join([header, *own]) for name, own in sections.items()}
 
 
 def validate(paths: list[Path], env: dict[str, str]) -> str:
@@ -418,8 +631,6 @@ def first_lines(report: str) -> list[str]:
     return firsts
 
 
-WIDTH = 90  # nbgrader validate's Validator.width: a longer line is cut and ends with "..."
-
 
 def cut_lines(report: str) -> list[str]:
     """Lines of the error messages that validate cut (so the student does not see them whole)."""
@@ -460,27 +671,33 @@ def names_cause(mistake: Mistake, line: str) -> bool:
     return re.search(mistake.cause, ARGUMENTS.sub("", line), re.I) is not None
 
 
-def run_class(lab: str, release: Path, solutions: Path, env: dict[str, str]
-              ) -> list[tuple[Mistake, bool, list[str], str]]:
-    """Validate every mistake of a lab; returns (mistake, named, first lines shown, report)."""
+def run_class(lab: str, release: Path, solutions: Path, env: dict[str, str],
+              packed: bool = True) -> list[tuple[Mistake, bool, list[str], str]]:
+    """Validate every mistake of a lab; returns (mistake, named, first lines shown, report),
+    the report holding the failed cells of the mistake's reach. Packed, the mistakes whose
+    reaches are disjoint share a notebook (a kernel); else each has its own."""
     cells = {c.metadata.get("nbgrader", {}).get("grade_id") for c in
              nbformat.read(solutions / lab / f"{lab}.ipynb", as_version=4).cells}
     mistakes = [m for m in MISTAKES[lab] if m.cell in cells]
+    all_parts = parts(student_notebook(release, solutions, lab, None))
+    students = pack(all_parts, mistakes) if packed else [[m] for m in mistakes]
     with tempfile.TemporaryDirectory() as tmp:
         config = release / lab / "nbgrader_config.py"  # the student's folder has the lab's
         if config.is_file():
             shutil.copy(config, tmp)
         paths = []
-        for mistake in mistakes:
-            path = Path(tmp) / f"{mistake.name}.ipynb"
-            nbformat.write(student_notebook(release, solutions, lab, mistake), path)
+        for number, student in enumerate(students):
+            path = Path(tmp) / f"student{number}.ipynb"
+            nbformat.write(with_mistakes(lab, student, release, solutions), path)
             paths.append(path)
         reports = split_reports(validate(paths, env), paths)
+    own = {name: report for student, path in zip(students, paths, strict=True)
+           for name, report in attribute(reports[path], all_parts, student).items()}
     results = []
-    for mistake, path in zip(mistakes, paths, strict=True):
-        lines = first_lines(reports[path])
+    for mistake in mistakes:
+        lines = first_lines(own[mistake.name])
         named = any(names_cause(mistake, line) for line in lines)
-        results.append((mistake, named, lines, reports[path]))
+        results.append((mistake, named, lines, own[mistake.name]))
     return results
 
 
@@ -499,11 +716,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--exercises", type=Path, default=ROOT / "exercises")
     parser.add_argument("--solutions", type=Path, default=ROOT / "solutions")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--alone", action="store_true",
+                        help="one notebook (kernel) per mistake instead of packed notebooks")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as home:
         env = validation_env(Path(home))
         for lab in args.labs:
-            results = run_class(lab, args.exercises, args.solutions, env)
+            results = run_class(lab, args.exercises, args.solutions, env, packed=not args.alone)
             named = sum(ok for _, ok, _, _ in results)
             print(f"{lab}: {named} of {len(results)} mistakes named in the first line "
                   f"({named / len(results):.0%})", flush=True)
