@@ -1,6 +1,8 @@
 """Settings every test shares, applied before numpy, TensorFlow or matplotlib are imported."""
 
+import functools
 import os
+import sys
 import tempfile
 
 import pytest
@@ -64,3 +66,13 @@ def pytest_collection_modifyitems(items):
     if astray:
         raise pytest.UsageError(f"tests marked book outside {BOOK_TESTS}: {astray}")
     items.sort(key=rank)
+
+
+def pytest_runtest_setup(item):
+    """Ask alembic for the gradebook schema's head once per test process: nbgrader runs the
+    `alembic` script for it each time it creates a gradebook (~1.6 CPU-s; the test processes
+    created 60 in a run), and the head is fixed by the nbgrader installed. The `cnncourse` and
+    `nbgrader` commands the tests run still ask alembic themselves."""
+    api = sys.modules.get("nbgrader.api")
+    if api is not None and not hasattr(api.get_alembic_version, "cache_info"):
+        api.get_alembic_version = functools.cache(api.get_alembic_version)
