@@ -146,9 +146,17 @@ class Step(NamedTuple):
     env: dict[str, str] = {}
 
 
+# Background jobs run at a lower priority: the TensorFlow tests in the foreground are the longest
+# part, and left to share the two cores equally with the book build and the JAX tests they ran
+# their last 13 minutes alone (a run of 26 min). Niced, the background jobs take what the
+# foreground leaves idle (waits for kernels, timeouts, clusters) and finish after it.
+BACKGROUND_NICENESS = 10
+
+
 class Job(threading.Thread):
-    """Steps run one after the other in the background while each succeeds; their output goes to
-    .cache/logs/NAME.log. `failed` names the step that failed, if one did."""
+    """Steps run one after the other in the background, at BACKGROUND_NICENESS, while each
+    succeeds; their output goes to .cache/logs/NAME.log. `failed` names the step that failed, if
+    one did."""
 
     def __init__(self, name: str, *steps: Step) -> None:
         super().__init__(name=name, daemon=True)
@@ -167,8 +175,8 @@ class Job(threading.Thread):
                 out.write(f"+ {' '.join(str(a) for a in step.argv)}\n")
                 out.flush()
                 self.process = subprocess.Popen(
-                    [str(a) for a in step.argv], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                    env=course_env(**step.env))
+                    ["nice", "-n", str(BACKGROUND_NICENESS), *map(str, step.argv)], cwd=ROOT,
+                    stdout=out, stderr=subprocess.STDOUT, env=course_env(**step.env))
                 if self.process.wait() != 0:
                     self.failed = step.title
                     return

@@ -170,11 +170,15 @@ def test_a_job_runs_its_steps_in_order_until_one_fails_and_finish_prints_its_log
     def say(text: str, code: int = 0):
         return tasks.Step(text, (sys.executable, "-c", f"print({text!r}); exit({code})"))
 
-    fine = tasks.start("fine", say("built"), say("tested"))
+    niceness = tasks.Step("niceness", (sys.executable, "-c", "import os; print(os.nice(0))"))
+    fine = tasks.start("fine", say("built"), say("tested"), niceness)
     broken = tasks.start("broken", say("built"), say("2 failed", 3), say("never"))
     assert tasks.finish(fine) is None and tasks.finish(broken) == "2 failed"
     printed = capsys.readouterr().out
     assert "tested" in printed and "broken: failed: 2 failed" in printed
+    # at a lower priority than the foreground (the process that runs the task)
+    assert tasks.BACKGROUND_NICENESS > 0
+    assert f"\n{min(19, os.nice(0) + tasks.BACKGROUND_NICENESS)}\n" in printed
     log = (tasks.CACHE / "logs" / "broken.log").read_text()
     assert "built\n" in log and "2 failed\n" in log and "never\n" not in log
 
