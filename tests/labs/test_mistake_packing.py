@@ -120,10 +120,24 @@ def test_a_long_line_cut_by_validate_still_finds_its_cell():
     assert tm.first_lines(own["a1"]) == ["AssertionError: area"]
 
 
-def test_a_failure_no_mistake_of_a_shared_notebook_reaches_stops_the_run():
+def test_a_failed_setup_cell_is_every_mistakes():
+    """No answer runs before it: the same error in every notebook, alone or shared."""
     parts = tm.parts(notebook(SETUP, AREA, TEST_AREA, PERIMETER, TEST_PERIMETER))
-    shown = report((SETUP[0], "ModuleNotFoundError: No module named 'numpy'"))
+    shown = report((SETUP[0], "ModuleNotFoundError: No module named 'numpy'"),
+                   (TEST_AREA[0], "AssertionError: area: not w times h"))
+    own = tm.attribute(shown, parts, [mistake("a1", "area"), mistake("p1", "perimeter")])
+    assert tm.first_lines(own["a1"]) == ["ModuleNotFoundError: No module named 'numpy'",
+                                         "AssertionError: area: not w times h"]
+    assert tm.first_lines(own["p1"]) == ["ModuleNotFoundError: No module named 'numpy'"]
+
+
+def test_a_failure_no_mistake_of_a_shared_notebook_reaches_stops_the_run():
+    volume = ("def volume(w, h, d):\n    return w * h * d", "answer:volume")
+    test_volume = ("assert volume(1, 2, 3) == 6", "test:test_volume")
+    parts = tm.parts(notebook(SETUP, AREA, TEST_AREA, PERIMETER, TEST_PERIMETER, volume,
+                              test_volume))
+    shown = report((test_volume[0], "AssertionError: volume"))
     with pytest.raises(RuntimeError, match="no mistake of"):
         tm.attribute(shown, parts, [mistake("a1", "area"), mistake("p1", "perimeter")])
     alone = tm.attribute(shown, parts, [mistake("a1", "area")])  # as with one per notebook
-    assert tm.first_lines(alone["a1"]) == ["ModuleNotFoundError: No module named 'numpy'"]
+    assert tm.first_lines(alone["a1"]) == ["AssertionError: volume"]

@@ -551,14 +551,17 @@ def shown_source(source: str) -> str:
 
 def attribute(report: str, all_parts: list[Part], student: list[Mistake]) -> dict[str, str]:
     """Each mistake's report: validate's header and the failed cells in its reach. A failed
-    cell outside every reach is the student's only mistake's (as it was with one mistake per
-    notebook); with several, nothing can say whose it is, and that stops the run."""
+    cell before the first answer (the setup: Keras's start-up writes to stderr there) is no
+    mistake's doing and the same in every notebook: it is every mistake's, as it was with one
+    mistake per notebook. A failed cell after it outside every reach is the student's only
+    mistake's; with several, nothing can say whose it is, and that stops the run."""
     header, *shown = report.split(SEPARATOR)
-    owner = {}  # part index -> mistake name
+    everyone = [m.name for m in student]
+    owners = {0: everyone} if all_parts[0].answer is None else {}  # part index -> mistakes
     for mistake in student:
         for index, part in enumerate(all_parts):
             if part.answer in reach(all_parts, mistake.cell):
-                owner[index] = mistake.name
+                owners[index] = [mistake.name]
     sections: dict[str, list[str]] = {m.name: [] for m in student}
     cells = [(index, shown_source(source)) for index, part in enumerate(all_parts)
              for source in part.sources]
@@ -571,11 +574,12 @@ def attribute(report: str, all_parts: list[Part], student: list[Mistake]) -> dic
         if index is None:
             raise RuntimeError(f"failed cell not in the notebook (in order):\n{source[:500]}")
         position = index + 1
-        name = owner.get(cells[index][0], student[0].name if len(student) == 1 else None)
-        if name is None:
-            raise RuntimeError(f"a cell no mistake of {[m.name for m in student]} can change "
-                               f"failed:\n{section[:1500]}")
-        sections[name].append(section)
+        names = owners.get(cells[index][0], everyone if len(student) == 1 else None)
+        if names is None:
+            raise RuntimeError(f"a cell no mistake of {everyone} can change failed:\n"
+                               f"{section[:1500]}")
+        for name in names:
+            sections[name].append(section)
     return {name: SEPARATOR.join([header, *own]) for name, own in sections.items()}
 
 
