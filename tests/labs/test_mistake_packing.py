@@ -131,6 +131,17 @@ def test_a_failed_setup_cell_is_every_mistakes():
     assert tm.first_lines(own["p1"]) == ["ModuleNotFoundError: No module named 'numpy'"]
 
 
+def test_a_cell_that_only_wrote_to_stderr_is_every_mistakes():
+    """TensorFlow's first use logs to stderr in whichever cell comes first: no mistake's."""
+    parts = tm.parts(notebook(SETUP, AREA, TEST_AREA, PERIMETER, TEST_PERIMETER))
+    shown = report((TEST_AREA[0], "E0000 cuda_platform.cc:52] failed call to cuInit"),
+                   (TEST_PERIMETER[0], "AssertionError: perimeter: not twice w plus h"))
+    own = tm.attribute(shown, parts, [mistake("a1", "area"), mistake("p1", "perimeter")])
+    assert "cuInit" in own["p1"] and "cuInit" in own["a1"]
+    assert tm.first_lines(own["a1"]) == []
+    assert tm.first_lines(own["p1"]) == ["AssertionError: perimeter: not twice w plus h"]
+
+
 def test_a_failure_no_mistake_of_a_shared_notebook_reaches_stops_the_run():
     volume = ("def volume(w, h, d):\n    return w * h * d", "answer:volume")
     test_volume = ("assert volume(1, 2, 3) == 6", "test:test_volume")

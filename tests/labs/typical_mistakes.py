@@ -550,11 +550,13 @@ def shown_source(source: str) -> str:
 
 
 def attribute(report: str, all_parts: list[Part], student: list[Mistake]) -> dict[str, str]:
-    """Each mistake's report: validate's header and the failed cells in its reach. A failed
-    cell before the first answer (the setup: Keras's start-up writes to stderr there) is no
-    mistake's doing and the same in every notebook: it is every mistake's, as it was with one
-    mistake per notebook. A failed cell after it outside every reach is the student's only
-    mistake's; with several, nothing can say whose it is, and that stops the run."""
+    """Each mistake's report: validate's header and the failed cells in its reach. Every
+    mistake's, as with one mistake per notebook: a failed cell before the first answer (no
+    answer runs before it), and one that failed only by writing to stderr, no error shown
+    (TensorFlow's start-up lines in lab 5's setup and first Keras test: a mistake that reaches
+    such a cell can only make the others' reports stricter). Any other failed cell outside
+    every reach is the student's only mistake's; with several, nothing can say whose it is,
+    and that stops the run."""
     header, *shown = report.split(SEPARATOR)
     everyone = [m.name for m in student]
     owners = {0: everyone} if all_parts[0].answer is None else {}  # part index -> mistakes
@@ -574,7 +576,8 @@ def attribute(report: str, all_parts: list[Part], student: list[Mistake]) -> dic
         if index is None:
             raise RuntimeError(f"failed cell not in the notebook (in order):\n{source[:500]}")
         position = index + 1
-        names = owners.get(cells[index][0], everyone if len(student) == 1 else None)
+        names = (everyone if not first_lines(section) else
+                 owners.get(cells[index][0], everyone if len(student) == 1 else None))
         if names is None:
             raise RuntimeError(f"a cell no mistake of {everyone} can change failed:\n"
                                f"{section[:1500]}")
