@@ -28,6 +28,7 @@ MIN_POINTS = 9  # legible at the column width
 # its drawn size; 7 pt at 100 dpi is 9.7 px, the issue's least legible size (9 px) with room.
 PHONE_PIXELS = 358
 MIN_PHONE_POINTS = 7
+VGG_CONFIGURATIONS = ("A", "A-LRN", "B", "C", "D", "E")
 
 
 @functools.cache
@@ -35,6 +36,14 @@ def built(builder: Callable[..., keras.Model], *args, **kwargs) -> keras.Model:
     """builder(*args, **kwargs), a model of the zoo, built once for this module: ResNet-50 or
     GoogLeNet take seconds to build, and drawing a model never changes it."""
     return builder(*args, **kwargs)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def forget_built_models():
+    """The models of `built` are freed when the module ends: the six full-size VGGs alone hold
+    3.3 GB, which the next modules of this process should not carry."""
+    yield
+    built.cache_clear()
 
 
 def texts(fig) -> list[str]:
@@ -227,7 +236,7 @@ def test_phone_layout_stacks_diagrams_that_the_page_draws_side_by_side():
 
 
 def test_phone_layout_of_vgg_sets_three_configurations_a_row():
-    fig = plot_vgg_configurations({c: models.vgg(c) for c in ("A", "A-LRN", "B", "C", "D", "E")},
+    fig = plot_vgg_configurations({c: built(models.vgg, c) for c in VGG_CONFIGURATIONS},
                                   layout="phone")
     renderer = rendered(fig)
     headings = {t.get_text().split("\n")[0]: t.get_window_extent(renderer)
