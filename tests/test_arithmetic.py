@@ -326,7 +326,10 @@ def test_pool_output_size_agrees_with_keras(n, pool, stride, padding):
     assert tuple(shape) == (1, expected, expected, 3)
 
 
+# Counts of built layers' variables: the same on every backend (backend_neutral), so run under
+# TensorFlow alone; under JAX, creating the variables compiled an initializer per shape (15 s).
 @pytest.mark.keras
+@pytest.mark.backend_neutral
 @pytest.mark.parametrize(("kh", "kw", "c_in", "c_out", "bias"), [
     (3, 3, 3, 8, True), (5, 5, 1, 6, True), (1, 1, 16, 4, False), (3, 5, 2, 7, True),
 ])  # fmt: skip
