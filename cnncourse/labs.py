@@ -32,6 +32,9 @@ PACKAGE_ROOT = Path(__file__).resolve().parent
 COURSE_ROOT = PACKAGE_ROOT.parent  # the course repository, in a checkout
 CHECKOUT_RELEASES = COURSE_ROOT / "exercises"
 SETUP_CELL_ID = "cnncourse-setup"
+# How a lab's code imports Keras (its setup cell then installs the [keras] extra); the labs use
+# cnncourse.quiet.import_keras(), which hides TensorFlow's start-up lines.
+KERAS_IMPORTS = ("import keras", "from keras", "import_keras()")
 
 
 # ----------------------------------------------------------------------------- where it lives
@@ -274,7 +277,7 @@ def stamp_setup_cell(notebook_path: Path, version: str | None = None,
     lab = notebook_path.stem
     cells = [c for c in notebook["cells"] if c.get("id") != SETUP_CELL_ID]
     code = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
-    uses_keras = "import keras" in code or "from keras" in code
+    uses_keras = any(keras_import in code for keras_import in KERAS_IMPORTS)
     cell = {
         "cell_type": "code",
         "execution_count": None,

@@ -139,6 +139,15 @@ def test_every_source_notebook_carries_the_setup_cell_of_this_version(lab):
     assert first_code["id"] == labs.SETUP_CELL_ID
 
 
+@pytest.mark.parametrize("lab", sorted(set(COMMITTED_LABS) - set(NUMPY_LABS)))
+def test_a_keras_lab_installs_the_keras_extra(lab):
+    """Where the package is missing (Colab), the setup cell of a lab that uses Keras installs
+    cnncourse[keras], also where the lab imports it only through cnncourse.quiet.import_keras."""
+    notebook = json.loads((RELEASES / lab / f"{lab}.ipynb").read_text())
+    setup = next(c for c in notebook["cells"] if c.get("id") == labs.SETUP_CELL_ID)
+    assert "cnncourse[keras] @ git+" in "".join(setup["source"])
+
+
 @pytest.mark.parametrize("lab", NUMPY_LABS)
 def test_numpy_labs_import_no_deep_learning_framework(lab):
     """Run every import line of the lab's release: no framework may be loaded by them."""
