@@ -709,11 +709,11 @@ def run_class(lab: str, release: Path, solutions: Path, env: dict[str, str],
 
 
 def validation_env(home: Path) -> dict[str, str]:
-    env = dict(os.environ)
+    """A student's environment: no TF_CPP_MIN_LOG_LEVEL (the labs import Keras quietly)."""
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
     env.update(HOME=str(home), JUPYTER_CONFIG_DIR=str(home / "config"),
                JUPYTER_DATA_DIR=str(home / "data"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
-               IPYTHONDIR=str(home / "ipython"), OPENBLAS_NUM_THREADS="1",
-               TF_CPP_MIN_LOG_LEVEL="2", MPLBACKEND="Agg")
+               IPYTHONDIR=str(home / "ipython"), OPENBLAS_NUM_THREADS="1", MPLBACKEND="Agg")
     return env
 
 
