@@ -553,10 +553,10 @@ def attribute(report: str, all_parts: list[Part], student: list[Mistake]) -> dic
     """Each mistake's report: validate's header and the failed cells in its reach. Every
     mistake's, as with one mistake per notebook: a failed cell before the first answer (no
     answer runs before it), and one that failed only by writing to stderr, no error shown
-    (TensorFlow's start-up lines in lab 5's setup and first Keras test: a mistake that reaches
-    such a cell can only make the others' reports stricter). Any other failed cell outside
-    every reach is the student's only mistake's; with several, nothing can say whose it is,
-    and that stops the run."""
+    (a library's lines, such as TensorFlow's start-up lines before the labs imported Keras
+    quietly: a mistake that reaches such a cell can only make the others' reports stricter).
+    Any other failed cell outside every reach is the student's only mistake's; with several,
+    nothing can say whose it is, and that stops the run."""
     header, *shown = report.split(SEPARATOR)
     everyone = [m.name for m in student]
     owners = {0: everyone} if all_parts[0].answer is None else {}  # part index -> mistakes
